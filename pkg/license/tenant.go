@@ -1,0 +1,54 @@
+package license
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Tenant is the partner a request acts for. It is established only by the
+// API's authorizer; the zero Tenant is invalid, so code that forgot to set it
+// cannot reach any data (every storage key is built from a valid Tenant).
+type Tenant struct{ id string }
+
+// ErrNoTenant is the error for a missing tenant.
+var ErrNoTenant = errors.New("no tenant")
+
+// NewTenant validates a tenant id: 1–128 characters of letters, digits,
+// '.', '_' and '-' (no '#', which the storage keys use as separator).
+func NewTenant(id string) (Tenant, error) {
+	if id == "" {
+		return Tenant{}, ErrNoTenant
+	}
+	if len(id) > 128 {
+		return Tenant{}, fmt.Errorf("tenant id is longer than 128 characters")
+	}
+	for _, c := range id {
+		if !(c == '.' || c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return Tenant{}, fmt.Errorf("tenant id %q has a character other than letters, digits, '.', '_' or '-'", id)
+		}
+	}
+	return Tenant{id: id}, nil
+}
+
+// ID is the tenant's id, "" for the zero Tenant.
+func (t Tenant) ID() string { return t.id }
+
+// Valid reports whether t was made by NewTenant.
+func (t Tenant) Valid() bool { return t.id != "" }
+
+// ValidCustomerID checks a customer id from a path or document: 1–128
+// characters of letters, digits, '.', '_', '-' and '@'.
+func ValidCustomerID(id string) error {
+	if id == "" {
+		return errors.New("customer id is empty")
+	}
+	if len(id) > 128 {
+		return errors.New("customer id is longer than 128 characters")
+	}
+	for _, c := range id {
+		if !(c == '.' || c == '_' || c == '-' || c == '@' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return fmt.Errorf("customer id %q has a character other than letters, digits, '.', '_', '-' or '@'", id)
+		}
+	}
+	return nil
+}
