@@ -1,0 +1,464 @@
+package license
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Input is everything the engine needs for one customer.
+type Input struct {
+	Customer      Customer
+	ReportDate    Date
+	Subscriptions []Subscription
+	Users         []User
+	// ProductName names a SKU that no subscription names (may be nil).
+	ProductName func(sku string) string
+}
+
+// Result is the customer's figures plus, per user (same index as Input.Users),
+// whether the user holds at least one entitlement (the export's "entitled").
+type Result struct {
+	Figures  Figures
+	Entitled []bool
+}
+
+// Compute works out every SPEC §2 figure of one customer, for every window
+// in Windows.
+//
+// Entitlements are allocated per SKU: the non-deleted users holding the SKU
+// are ordered by the licence's assign date, oldest first, then by user key,
+// and the first "sold" of them (Σ quantity of the SKU's counted
+// subscriptions) are entitled. A licence with no known assign date sorts
+// after every dated one: it is assumed to be the newest, so it never takes
+// counted capacity from a user whose licence is known to be older. A user
+// listing the same SKU more than once holds it once, with the earliest known
+// of its dates.
+//
+// Workloads are the StandardWorkloads, then any other workload a user
+// reports, in name order. Workload names are normalised (NormalizeWorkload),
+// and two entries of one user for the same workload merge: licensed if either
+// is, the newer activity wins. Entries with an empty workload name are
+// ignored: they cannot be attributed to anything.
+//
+// The cost is two passes over the users with no allocation per user, plus a
+// sort of the holders of each over-assigned SKU, so that million-user
+// customers stay cheap.
+func Compute(in Input) Result {
+	d := in.ReportDate
+	users := in.Users
+
+	skus := skuTable{index: make(map[string]int32)}
+	for _, s := range in.Subscriptions {
+		skus.addSubscription(s)
+	}
+
+	// Pass 1: who holds what (non-deleted users only, SPEC §2 "assigned"),
+	// which users hold only trial SKUs, and which workloads exist.
+	holdingCount := 0
+	for i := range users {
+		if !users[i].Deleted {
+			holdingCount += len(users[i].Licences)
+		}
+	}
+	holdings := make([]holding, 0, holdingCount)
+	trialOnly := make([]bool, len(users))
+	columns := workloadColumns{raw: make(map[Workload]int)}
+	for ui := range users {
+		u := &users[ui]
+		for _, use := range u.Workloads {
+			columns.see(use.Workload)
+		}
+		if u.Deleted {
+			continue
+		}
+		first := len(holdings)
+		onlyTrial := len(u.Licences) > 0
+		for _, l := range u.Licences {
+			si := skus.lookup(l.SKU)
+			if !skus.tallies[si].activeTrial {
+				onlyTrial = false
+			}
+			order := assignOrder(l.AssignedDate)
+			if h := findHolding(holdings[first:], si); h != nil {
+				h.order = min(h.order, order)
+				continue
+			}
+			holdings = append(holdings, holding{sku: si, order: order, user: int32(ui)})
+			skus.tallies[si].assigned++
+		}
+		trialOnly[ui] = onlyTrial
+	}
+
+	entitled := allocate(holdings, skus.tallies, users)
+
+	// Pass 2: every window's workload counters, in one sweep over users.
+	// Windows nest (whoever is active within n days is active within any
+	// longer window), so each activity is counted once, in the shortest
+	// window that holds it, and each window is then the sum of the buckets
+	// up to its own.
+	workloads := columns.finish()
+	nw := len(workloads)
+	nested := nestWindows(d, Windows)
+	nb := len(nested.days)
+	buckets := make([]WorkloadFigures, nb*nw)
+	activeEntitled := make([]int, nb) // entitled users by shortest window active
+	entitlements := make([]int, nw)
+	entitledUsers := 0
+	licensed := make([]bool, nw)
+	last := make([]Date, nw)
+	for ui := range users {
+		u := &users[ui]
+		clear(licensed)
+		clear(last)
+		for _, use := range u.Workloads {
+			c := columns.of(use.Workload)
+			if c < 0 {
+				continue
+			}
+			licensed[c] = licensed[c] || use.Licensed
+			last[c] = max(last[c], use.LastActivity)
+		}
+		userEntitled := entitled[ui]
+		var newest Date
+		for c := range nw {
+			counted := !u.Deleted && licensed[c] && userEntitled
+			if counted {
+				entitlements[c]++
+			}
+			b := nested.shortest(last[c])
+			if b == nb {
+				continue
+			}
+			newest = max(newest, last[c])
+			cause := causeCounted
+			if !counted {
+				cause = uncountedCause(u, licensed[c], userEntitled, trialOnly[ui])
+			}
+			f := &buckets[b*nw+c]
+			f.Active++
+			cause.count(f)
+		}
+		if userEntitled {
+			entitledUsers++
+			if b := nested.shortest(newest); b < nb {
+				activeEntitled[b]++
+			}
+		}
+	}
+
+	figures := Figures{
+		Customer:   in.Customer,
+		ReportDate: d,
+		Products:   skus.products(in.ProductName),
+		Windows:    make([]WindowFigures, len(Windows)),
+	}
+	counters := make([]WorkloadFigures, nb*nw)
+	running := make([]WorkloadFigures, nw)
+	activeSoFar := 0
+	for b := range nb {
+		for c := range nw {
+			addWorkload(&running[c], buckets[b*nw+c], +1)
+		}
+		activeSoFar += activeEntitled[b]
+		wi := nested.index[b]
+		row := counters[wi*nw : (wi+1)*nw : (wi+1)*nw]
+		copy(row, running)
+		for c := range row {
+			row[c].Workload = workloads[c]
+			row[c].Entitlements = entitlements[c]
+		}
+		figures.Windows[wi] = WindowFigures{Days: nested.days[b], Workloads: row, InactiveLicensedUsers: entitledUsers - activeSoFar}
+	}
+	return Result{Figures: figures, Entitled: entitled}
+}
+
+// nestedWindows are the windows from shortest to longest.
+type nestedWindows struct {
+	reportDate Date
+	days       []int // ascending
+	index      []int // days[b] is Windows[index[b]]
+}
+
+func nestWindows(d Date, windows []int) nestedWindows {
+	index := make([]int, len(windows))
+	for i := range index {
+		index[i] = i
+	}
+	slices.SortStableFunc(index, func(a, b int) int { return cmp.Compare(windows[a], windows[b]) })
+	days := make([]int, len(windows))
+	for b, i := range index {
+		days[b] = windows[i]
+	}
+	return nestedWindows{reportDate: d, days: days, index: index}
+}
+
+// shortest is the position in days of the shortest window in which a last
+// activity counts, len(days) for none.
+func (w nestedWindows) shortest(last Date) int {
+	if last == NoDate {
+		return len(w.days)
+	}
+	for b, n := range w.days {
+		if Active(last, w.reportDate, n) {
+			return b
+		}
+	}
+	return len(w.days)
+}
+
+// activityCause is where an active user's activity in a workload is counted.
+type activityCause uint8
+
+const (
+	causeCounted activityCause = iota
+	causeFormerLicensee
+	causeUnlicensed
+	causeTrial
+	causeInactiveSubscription
+)
+
+// uncountedCause classifies activity outside the counted entitlements,
+// first match wins (SPEC §2). It does not depend on the window, so it is
+// decided once per user and workload.
+func uncountedCause(u *User, licensedForWorkload, entitled, trialOnly bool) activityCause {
+	switch {
+	case u.Deleted || len(u.Licences) == 0:
+		return causeFormerLicensee
+	case !licensedForWorkload:
+		return causeUnlicensed
+	case !entitled && trialOnly:
+		return causeTrial
+	default:
+		return causeInactiveSubscription
+	}
+}
+
+func (c activityCause) count(f *WorkloadFigures) {
+	switch c {
+	case causeCounted:
+		f.CountedActive++
+	case causeFormerLicensee:
+		f.Uncounted.FormerLicensee++
+	case causeUnlicensed:
+		f.Uncounted.Unlicensed++
+	case causeTrial:
+		f.Uncounted.Trial++
+	case causeInactiveSubscription:
+		f.Uncounted.InactiveSubscription++
+	}
+}
+
+// holding is one non-deleted user holding one SKU, as the allocation sorts it.
+type holding struct {
+	sku   int32 // index into skuTable.tallies
+	order int32 // assign date, with "no date" sorting last (assignOrder)
+	user  int32 // index into Input.Users
+}
+
+// assignOrder is the sort key of an assign date: NoDate sorts after every
+// real date, because a licence of unknown age is assumed to be the newest.
+func assignOrder(d Date) int32 {
+	if d == NoDate {
+		return int32(^uint32(0) >> 1)
+	}
+	return int32(d)
+}
+
+// findHolding is the user's existing holding of sku, if any. Users hold a
+// handful of licences, so a scan beats a map per user.
+func findHolding(ofUser []holding, sku int32) *holding {
+	for i := range ofUser {
+		if ofUser[i].sku == sku {
+			return &ofUser[i]
+		}
+	}
+	return nil
+}
+
+// allocate hands each SKU's counted capacity to its holders, oldest licence
+// first, then user key, and reports per user whether any SKU entitled them.
+//
+// Holdings are grouped by SKU in linear time; only a SKU with more holders
+// than capacity needs its holders ordered, so sorting is paid only where
+// over-assignment makes the order matter.
+func allocate(holdings []holding, tallies []skuTally, users []User) []bool {
+	start := make([]int, len(tallies)+1)
+	for _, h := range holdings {
+		start[h.sku+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	grouped := make([]holding, len(holdings))
+	next := slices.Clone(start[:len(tallies)])
+	for _, h := range holdings {
+		grouped[next[h.sku]] = h
+		next[h.sku]++
+	}
+
+	entitled := make([]bool, len(users))
+	for sku := range tallies {
+		group := grouped[start[sku]:start[sku+1]]
+		capacity := tallies[sku].sold.Total()
+		if capacity <= 0 {
+			continue
+		}
+		if capacity < len(group) {
+			group = firstHolders(group, capacity, users)
+		}
+		for _, h := range group {
+			entitled[h.user] = true
+		}
+	}
+	return entitled
+}
+
+// firstHolders reorders group so that its first n holdings are those the
+// allocation order puts first, and returns them. Dates are compared first;
+// user keys are compared only among the holders tied on the date at the
+// boundary, the only place where their order changes the outcome.
+func firstHolders(group []holding, n int, users []User) []holding {
+	slices.SortFunc(group, func(a, b holding) int { return cmp.Compare(a.order, b.order) })
+	boundary := group[n-1].order
+	lo, hi := n-1, n
+	for lo > 0 && group[lo-1].order == boundary {
+		lo--
+	}
+	for hi < len(group) && group[hi].order == boundary {
+		hi++
+	}
+	slices.SortFunc(group[lo:hi], func(a, b holding) int {
+		if c := strings.Compare(users[a.user].Key, users[b.user].Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.user, b.user)
+	})
+	return group[:n]
+}
+
+// skuTally is what the engine learns about one SKU.
+type skuTally struct {
+	sku         string
+	name        string
+	sold        ChannelCounts
+	counted     bool
+	activeTrial bool // has an active trial subscription (the "trial" cause)
+	assigned    int
+	renewals    []Renewal
+}
+
+// skuTable indexes SKUs once, so that per-user work compares small integers.
+type skuTable struct {
+	index   map[string]int32
+	tallies []skuTally
+}
+
+func (t *skuTable) lookup(sku string) int32 {
+	if i, ok := t.index[sku]; ok {
+		return i
+	}
+	i := int32(len(t.tallies))
+	t.index[sku] = i
+	t.tallies = append(t.tallies, skuTally{sku: sku})
+	return i
+}
+
+func (t *skuTable) addSubscription(s Subscription) {
+	x := &t.tallies[t.lookup(s.SKU)]
+	if x.name == "" {
+		x.name = s.Name
+	}
+	if s.Counted() {
+		x.counted = true
+		x.sold.Add(s.Channel, s.Quantity)
+	}
+	if s.Status == StatusActive && s.Trial {
+		x.activeTrial = true
+	}
+	if s.RenewalDate != NoDate {
+		x.renewals = append(x.renewals, Renewal{SubscriptionID: s.ID, Date: s.RenewalDate, Quantity: s.Quantity, Status: s.Status})
+	}
+}
+
+// products lists the SKUs sorted by SKU, naming those no subscription names
+// through productName when there is one.
+func (t *skuTable) products(productName func(string) string) []ProductFigures {
+	if len(t.tallies) == 0 {
+		return nil
+	}
+	out := make([]ProductFigures, len(t.tallies))
+	for i, x := range t.tallies {
+		name := x.name
+		if name == "" && productName != nil {
+			name = productName(x.sku)
+		}
+		slices.SortStableFunc(x.renewals, func(a, b Renewal) int {
+			if c := cmp.Compare(a.Date, b.Date); c != 0 {
+				return c
+			}
+			return strings.Compare(a.SubscriptionID, b.SubscriptionID)
+		})
+		out[i] = ProductFigures{SKU: x.sku, Name: name, Sold: x.sold, Assigned: x.assigned, Counted: x.counted, Renewals: x.renewals}
+	}
+	slices.SortFunc(out, func(a, b ProductFigures) int { return strings.Compare(a.SKU, b.SKU) })
+	return out
+}
+
+// workloadColumns numbers the workloads: StandardWorkloads first, then the
+// others in name order. Raw names are normalised once per distinct name, not
+// once per user.
+type workloadColumns struct {
+	raw    map[Workload]int // raw name → column, known after finish
+	extras []Workload
+}
+
+func standardColumn(w Workload) int {
+	return slices.Index(StandardWorkloads, w)
+}
+
+// see records a raw workload name met in the input.
+func (c *workloadColumns) see(w Workload) {
+	if standardColumn(w) >= 0 {
+		return
+	}
+	if _, ok := c.raw[w]; !ok {
+		c.raw[w] = -1
+	}
+}
+
+// finish numbers every name seen and returns the workloads in column order.
+func (c *workloadColumns) finish() []Workload {
+	normal := make(map[Workload]Workload, len(c.raw))
+	for w := range c.raw {
+		n := NormalizeWorkload(string(w))
+		normal[w] = n
+		if n != "" && standardColumn(n) < 0 && !slices.Contains(c.extras, n) {
+			c.extras = append(c.extras, n)
+		}
+	}
+	slices.Sort(c.extras)
+	for w, n := range normal {
+		switch {
+		case n == "":
+			c.raw[w] = -1
+		case standardColumn(n) >= 0:
+			c.raw[w] = standardColumn(n)
+		default:
+			i, _ := slices.BinarySearch(c.extras, n)
+			c.raw[w] = len(StandardWorkloads) + i
+		}
+	}
+	return append(slices.Clone(StandardWorkloads), c.extras...)
+}
+
+// of is the column of a raw workload name, -1 for one that counts nowhere.
+func (c *workloadColumns) of(w Workload) int {
+	if i := standardColumn(w); i >= 0 {
+		return i
+	}
+	if i, ok := c.raw[w]; ok {
+		return i
+	}
+	return -1
+}
