@@ -114,8 +114,8 @@ type WindowFigures struct {
 
 // Deployment are the overall deployment counts of a customer or portfolio.
 type Deployment struct {
-	Sold     ChannelCounts // over counted SKUs
-	Assigned int           // over counted SKUs
+	Sold     ChannelCounts `json:"sold"`     // over counted SKUs
+	Assigned int           `json:"assigned"` // over counted SKUs
 }
 
 // Deployment sums sold and assigned over the SKUs that have counted
