@@ -1,0 +1,344 @@
+package source
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/licenseinsights/licenseinsights/pkg/catalog"
+	"github.com/licenseinsights/licenseinsights/pkg/license"
+)
+
+// The columns of getOffice365ActiveUserDetail's CSV, as Microsoft Graph
+// documents them (v1.0, reportRoot: getOffice365ActiveUserDetail).
+const (
+	colReportRefreshDate = "Report Refresh Date"
+	colUserPrincipalName = "User Principal Name"
+	colDisplayName       = "Display Name"
+	colIsDeleted         = "Is Deleted"
+	colDeletedDate       = "Deleted Date"
+	colAssignedProducts  = "Assigned Products"
+)
+
+// reportWorkload is one workload's three columns in the report. The report
+// names Skype for Business, Yammer and OneDrive separately; OneDrive merges
+// into SharePoint through license.NormalizeWorkload.
+type reportWorkload struct {
+	name     string // as in the column names
+	workload license.Workload
+}
+
+// reportWorkloads are in the order users get them: OneDrive right after
+// SharePoint (it merges into it), then the StandardWorkloads order.
+var reportWorkloads = []reportWorkload{
+	{"Exchange", license.NormalizeWorkload("exchange")},
+	{"SharePoint", license.NormalizeWorkload("sharepoint")},
+	{"OneDrive", license.NormalizeWorkload("onedrive")},
+	{"Teams", license.NormalizeWorkload("teams")},
+	{"Yammer", license.NormalizeWorkload("yammer")},
+	{"Skype For Business", license.NormalizeWorkload("skypeforbusiness")},
+}
+
+func hasLicenseCol(w reportWorkload) string   { return "Has " + w.name + " License" }
+func lastActivityCol(w reportWorkload) string { return w.name + " Last Activity Date" }
+func assignDateCol(w reportWorkload) string   { return w.name + " License Assign Date" }
+
+// activeUserColumns is the header's layout: the index of every column this
+// parser reads, -1 for an optional column the file lacks.
+type activeUserColumns struct {
+	refresh, upn, display, deleted, products int
+	has, last, assign                        []int // per reportWorkloads
+	names                                    []string
+}
+
+// activeUserRequired are the columns a report must have; the six License
+// Assign Date columns and Deleted Date are optional (older reports lack the
+// former, the latter is not used).
+func activeUserRequired() []string {
+	cols := []string{colReportRefreshDate, colUserPrincipalName, colDisplayName, colIsDeleted}
+	for _, w := range reportWorkloads {
+		cols = append(cols, hasLicenseCol(w), lastActivityCol(w))
+	}
+	return append(cols, colAssignedProducts)
+}
+
+// mapHeader finds the columns by name, ignoring order, case and surrounding
+// space. Missing required columns and repeated names are problems.
+func mapHeader(header []string) (*activeUserColumns, []Problem) {
+	index := map[string]int{}
+	var probs []Problem
+	names := make([]string, len(header))
+	for i, h := range header {
+		names[i] = strings.TrimSpace(h)
+		k := strings.ToLower(names[i])
+		if _, dup := index[k]; dup && k != "" {
+			probs = append(probs, Problem{Line: 1, Column: names[i], Reason: "column appears twice in the header"})
+			continue
+		}
+		index[k] = i
+	}
+	col := func(name string) int {
+		if i, ok := index[strings.ToLower(name)]; ok {
+			return i
+		}
+		return -1
+	}
+	for _, name := range activeUserRequired() {
+		if col(name) < 0 {
+			probs = append(probs, Problem{Line: 1, Column: name, Reason: "required column is missing from the header"})
+		}
+	}
+	c := &activeUserColumns{
+		refresh: col(colReportRefreshDate), upn: col(colUserPrincipalName), display: col(colDisplayName),
+		deleted: col(colIsDeleted), products: col(colAssignedProducts), names: names,
+	}
+	for _, w := range reportWorkloads {
+		c.has = append(c.has, col(hasLicenseCol(w)))
+		c.last = append(c.last, col(lastActivityCol(w)))
+		c.assign = append(c.assign, col(assignDateCol(w)))
+	}
+	return c, probs
+}
+
+// activeUserDetail reads the Office 365 active user detail report, the CSV
+// getOffice365ActiveUserDetail(period='D7|D30|D90|D180') returns, one user a
+// row:
+//
+//   - Report Refresh Date is the report date; every row carries the same one
+//     (a row that differs is a bad row).
+//   - User Principal Name is the key; concealed reports give a hash instead,
+//     which serves the same.
+//   - Has <W> License and <W> Last Activity Date give each workload's
+//     licensing and activity; OneDrive merges into SharePoint.
+//   - Assigned Products lists the product names joined with "+"; each maps
+//     to a SKU part number through the catalogue, an unknown name is kept
+//     as the SKU.
+//   - The report gives licence assign dates per workload, not per product, so
+//     every licence of a user gets the earliest of the user's License Assign
+//     Date columns. That is the date the user was first licensed for
+//     anything, which orders entitlements oldest first as SPEC §2 asks.
+//
+// Dates are YYYY-MM-DD, empty meaning none; booleans are True/False. Line
+// numbers are physical lines, the header being line 1.
+func (p *parser) activeUserDetail(r io.Reader) error {
+	guard := &sizeGuard{r: r}
+	cr := csv.NewReader(guard)
+	cr.FieldsPerRecord = -1 // checked per row, to name the row
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		p.fail(Problem{Line: 1, Reason: "the document is empty: want the report's header row"})
+		return nil
+	}
+	if err != nil {
+		return p.csvBroken(err, 1)
+	}
+	cols, probs := mapHeader(header)
+	for _, pr := range probs {
+		p.fail(pr)
+	}
+	if len(probs) > 0 {
+		return nil
+	}
+	ar := &activeUserReader{p: p, cols: cols, products: map[string][]string{}}
+	userRows := 0
+	line := 1 // of the last row read
+	for {
+		guard.reset()
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		// FieldPos panics on a record without fields, which a read error
+		// can leave; the row then starts after the last one.
+		if len(rec) > 0 {
+			line, _ = cr.FieldPos(0)
+		} else {
+			line++
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) && !isTooLarge(pe.Err) {
+				p.doc.Rows++
+				userRows++
+				p.rowProblems([]Problem{{Line: pe.StartLine, Reason: fmt.Sprintf("malformed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)}}, 0)
+				continue
+			}
+			return p.csvBroken(err, line)
+		}
+		p.doc.Rows++
+		userRows++
+		u, probs := ar.row(cr, rec, line)
+		if p.rowProblems(probs, 0) {
+			if err := p.emit(u); err != nil {
+				return err
+			}
+		}
+	}
+	if p.doc.ReportDate == license.NoDate && p.doc.Rows > 0 && p.invalid.Total == 0 {
+		p.fail(Problem{Line: 1, Column: colReportRefreshDate, Reason: "no row has a valid report refresh date"})
+	}
+	p.finishUsers(1, userRows, "the report has a header but no user rows")
+	return nil
+}
+
+// csvBroken turns a reading error into a problem (malformed CSV, a row
+// too large) or an I/O error.
+func (p *parser) csvBroken(err error, line int) error {
+	var pe *csv.ParseError
+	switch {
+	case isTooLarge(err):
+		p.fail(Problem{Line: line, Reason: errRowTooLarge.Error()})
+	case errors.As(err, &pe):
+		p.fail(Problem{Line: pe.StartLine, Reason: fmt.Sprintf("malformed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)})
+	default:
+		return ioError(err)
+	}
+	return nil
+}
+
+// activeUserReader turns rows into users.
+type activeUserReader struct {
+	p    *parser
+	cols *activeUserColumns
+	// products caches Assigned Products values, which repeat across users,
+	// as the SKUs they map to; bounded so a hostile file cannot grow it.
+	products map[string][]string
+}
+
+const maxProductCache = 1024
+
+func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license.User, []Problem) {
+	var probs []Problem
+	c := ar.cols
+	if len(rec) != len(c.names) {
+		return license.User{}, []Problem{{Line: line, Reason: fmt.Sprintf("row has %d fields but the header has %d", len(rec), len(c.names))}}
+	}
+	bad := func(col int, format string, args ...any) {
+		l, _ := cr.FieldPos(col)
+		probs = append(probs, Problem{Line: l, Column: c.names[col], Reason: fmt.Sprintf(format, args...)})
+	}
+	date := func(col int) license.Date {
+		if col < 0 {
+			return license.NoDate
+		}
+		d, err := parseDate(strings.TrimSpace(rec[col]))
+		if err != nil {
+			bad(col, "%s", err.Error())
+		}
+		return d
+	}
+	boolean := func(col int) bool {
+		switch v := strings.TrimSpace(rec[col]); {
+		case strings.EqualFold(v, "true"):
+			return true
+		case strings.EqualFold(v, "false"), v == "":
+			return false
+		default:
+			bad(col, "%q is not True or False", v)
+			return false
+		}
+	}
+
+	refresh := date(c.refresh)
+	switch {
+	case refresh == license.NoDate && strings.TrimSpace(rec[c.refresh]) == "":
+		bad(c.refresh, "is empty")
+	case refresh == license.NoDate && len(probs) == 0:
+		// 1970-01-01 parses to the domain's "no date".
+		bad(c.refresh, "%s is not a possible report date", strings.TrimSpace(rec[c.refresh]))
+	case refresh == license.NoDate:
+		// already reported as not a date
+	case ar.p.doc.ReportDate == license.NoDate:
+		ar.p.doc.ReportDate = refresh
+	case refresh != ar.p.doc.ReportDate:
+		bad(c.refresh, "is %s but earlier rows have %s: one report has one refresh date", refresh, ar.p.doc.ReportDate)
+	}
+
+	u := license.User{
+		Key:         strings.TrimSpace(rec[c.upn]),
+		DisplayName: strings.TrimSpace(rec[c.display]),
+		Deleted:     boolean(c.deleted),
+	}
+	switch {
+	case u.Key == "":
+		bad(c.upn, "is empty: every user needs a key")
+	case len(u.Key) > maxKeyBytes:
+		bad(c.upn, "is longer than %d bytes", maxKeyBytes)
+	}
+
+	assigned := license.NoDate
+	u.Workloads = make([]license.WorkloadUse, 0, len(reportWorkloads))
+	for i, w := range reportWorkloads {
+		use := license.WorkloadUse{Workload: w.workload, Licensed: boolean(c.has[i]), LastActivity: date(c.last[i])}
+		u.MergeUse(use)
+		if d := date(c.assign[i]); d != license.NoDate && (assigned == license.NoDate || d < assigned) {
+			assigned = d
+		}
+	}
+	for _, sku := range ar.skus(rec[c.products]) {
+		u.Licences = append(u.Licences, license.Licence{SKU: sku, AssignedDate: assigned})
+	}
+	return u, probs
+}
+
+// skus maps an Assigned Products value to SKU part numbers.
+func (ar *activeUserReader) skus(field string) []string {
+	if s, ok := ar.products[field]; ok {
+		return s
+	}
+	s := productSKUs(field)
+	if len(ar.products) < maxProductCache {
+		ar.products[strings.Clone(field)] = s
+	}
+	return s
+}
+
+// maxNamePieces bounds how many "+"-separated pieces are joined back into
+// one product name. Catalogue names hold at most one "+"; the bound keeps a
+// field of a thousand "+" linear instead of cubic.
+const maxNamePieces = 3
+
+// productSKUs splits an Assigned Products value on "+" and maps each name
+// to its SKU part number. A product name may itself contain "+"
+// ("ENTERPRISE MOBILITY + SECURITY E3"), so adjacent pieces are joined back
+// whenever the joined name is one the catalogue knows, longest first.
+// Unknown names are kept as they are; a SKU listed twice counts once.
+func productSKUs(field string) []string {
+	parts := strings.Split(field, "+")
+	var skus []string
+	add := func(sku string) {
+		for _, s := range skus {
+			if s == sku {
+				return
+			}
+		}
+		skus = append(skus, sku)
+	}
+	for i := 0; i < len(parts); {
+		matched := false
+		for j := min(len(parts), i+maxNamePieces); j > i+1; j-- {
+			if prod, ok := catalog.ByName(strings.Join(parts[i:j], "+")); ok {
+				add(prod.SKU)
+				i, matched = j, true
+				break
+			}
+		}
+		if matched {
+			continue
+		}
+		name := strings.TrimSpace(parts[i])
+		i++
+		if name == "" {
+			continue
+		}
+		if prod, ok := catalog.ByName(name); ok {
+			add(prod.SKU)
+		} else {
+			add(name)
+		}
+	}
+	return skus
+}

@@ -1,0 +1,236 @@
+package source
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/licenseinsights/licenseinsights/pkg/license"
+)
+
+func TestParseSubscribedSkus(t *testing.T) {
+	doc, users := mustParse(t, readTestdata(t, "subscribedskus.json"), KindSubscribedSkus, Options{})
+	if len(users) != 0 || doc.HasUsers || !doc.HasSubscriptions || doc.ReportDate != license.NoDate || doc.Customer != nil {
+		t.Errorf("document = %+v", doc)
+	}
+	if doc.Rows != 4 {
+		t.Errorf("Rows = %d, want 4 SKUs", doc.Rows)
+	}
+	const e3, visio, flow = "05e9a617-0261-4cee-bb44-138d3ef5d965", "c5928f49-12ba-48f7-ada3-0d743a3601d5", "f30db892-07e9-47e9-837c-80727f46fd3d"
+	checkSubscriptions(t, doc.Subscriptions, []license.Subscription{
+		// SPE_E3: enabled 14 → active, warning 2 → grace; zero buckets none.
+		{ID: e3 + "/enabled", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 14, Status: license.StatusActive, Channel: license.ChannelUnknown},
+		{ID: e3 + "/warning", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 2, Status: license.StatusGrace, Channel: license.ChannelUnknown},
+		// The skuId was upper case: ids are lower-cased.
+		{ID: visio + "/suspended", SKU: "VISIOCLIENT", Name: "Visio Plan 2", Quantity: 3, Status: license.StatusSuspended, Channel: license.ChannelUnknown},
+		{ID: visio + "/lockedOut", SKU: "VISIOCLIENT", Name: "Visio Plan 2", Quantity: 1, Status: license.StatusDisabled, Channel: license.ChannelUnknown},
+		{ID: flow + "/enabled", SKU: "FLOW_FREE", Name: "Microsoft Power Automate Free", Quantity: 10000, Status: license.StatusActive, Channel: license.ChannelUnknown},
+		// Not in the catalogue: no name, the part number stays.
+		{ID: "7d0c5b2a-1e3f-4a5b-9c8d-7e6f5a4b3c2d/enabled", SKU: "CONTOSO_ADDON", Quantity: 5, Status: license.StatusActive, Channel: license.ChannelUnknown},
+	})
+}
+
+const partnerTenant = "aaaaaaaa-1111-4222-8333-444455556666"
+
+func TestParseDirectorySubscriptions(t *testing.T) {
+	doc, _ := mustParse(t, readTestdata(t, "directorysubscriptions.json"), KindDirectorySubs, Options{PartnerTenantID: partnerTenant})
+	if doc.Rows != 4 || doc.HasUsers || !doc.HasSubscriptions {
+		t.Errorf("document = %+v", doc)
+	}
+	checkSubscriptions(t, doc.Subscriptions, []license.Subscription{
+		// commerceSubscriptionId (lower-cased) is the id; owned by the
+		// partner's tenant (different case) → own; Enabled → active.
+		{ID: "b1f2c3d4-1111-4222-8333-944455556666", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 10, Status: license.StatusActive,
+			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-31")},
+		// ownerType Company → direct; Warning → grace.
+		{ID: "c2e3d4f5-2222-4333-9444-a55566667777", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 4, Status: license.StatusGrace,
+			Channel: license.ChannelDirect, RenewalDate: date(t, "2026-12-01")},
+		// Empty commerce id → id; no skuPartNumber → the catalogue's SKU
+		// for the skuId; "enabled" in lower case; trial; no owner tenant →
+		// unknown; null nextLifecycleDateTime → none.
+		{ID: "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", SKU: "POWER_BI_PRO", Name: "Power BI Pro", Quantity: 25, Status: license.StatusActive,
+			Trial: true, Channel: license.ChannelUnknown},
+		// Another partner's tenant → partner; LockedOut → disabled.
+		{ID: "d3f4e5a6-3333-4444-a555-b66677778888", SKU: "VISIOCLIENT", Name: "Visio Plan 2", Quantity: 2, Status: license.StatusDisabled,
+			Channel: license.ChannelPartner, RenewalDate: date(t, "2026-12-20")},
+	})
+}
+
+func TestDirectoryChannel(t *testing.T) {
+	tests := []struct {
+		ownerTenant, ownerType, partner string
+		want                            license.Channel
+	}{
+		{partnerTenant, "User", partnerTenant, license.ChannelOwn},
+		{strings.ToUpper(partnerTenant), "Company", partnerTenant, license.ChannelOwn}, // own beats the direct hint
+		{"", "User", partnerTenant, license.ChannelUnknown},
+		{"", "Company", partnerTenant, license.ChannelUnknown},
+		{"bbbbbbbb-0000-4000-8000-000000000000", "Company", partnerTenant, license.ChannelDirect},
+		{"bbbbbbbb-0000-4000-8000-000000000000", "microsoft", partnerTenant, license.ChannelDirect},
+		{"bbbbbbbb-0000-4000-8000-000000000000", "User", partnerTenant, license.ChannelPartner},
+		// Without the partner's own tenant id, own and partner look alike.
+		{"bbbbbbbb-0000-4000-8000-000000000000", "User", "", license.ChannelUnknown},
+		{"bbbbbbbb-0000-4000-8000-000000000000", "Company", "", license.ChannelDirect},
+	}
+	for _, tt := range tests {
+		if got := directoryChannel(tt.ownerTenant, tt.ownerType, tt.partner); got != tt.want {
+			t.Errorf("directoryChannel(%q, %q, %q) = %s, want %s", tt.ownerTenant, tt.ownerType, tt.partner, got, tt.want)
+		}
+	}
+}
+
+func TestParsePartnerCenterSubscriptions(t *testing.T) {
+	doc, _ := mustParse(t, readTestdata(t, "partnercenter.json"), KindPartnerCenterSubs, Options{})
+	if doc.Rows != 4 {
+		t.Errorf("Rows = %d, want 4 records", doc.Rows)
+	}
+	checkSubscriptions(t, doc.Subscriptions, []license.Subscription{
+		// The offer name maps to SPE_E3; the id, lower-cased, is the one
+		// Graph gives as commerceSubscriptionId.
+		{ID: "b1f2c3d4-1111-4222-8333-944455556666", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 10, Status: license.StatusActive,
+			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-30")},
+		{ID: "e4a5b6c7-4444-4555-b666-c77788889999", SKU: "SPB", Name: "Microsoft 365 Business Premium", Quantity: 5, Status: license.StatusSuspended,
+			Channel: license.ChannelOwn, RenewalDate: date(t, "2026-12-15")},
+		// An offer the catalogue does not know keeps its name as SKU;
+		// pending → disabled (not yet usable).
+		{ID: "f5b6c7d8-5555-4666-8777-d88899990000", SKU: "Contoso Backup for Microsoft 365", Name: "Contoso Backup for Microsoft 365", Quantity: 3,
+			Status: license.StatusDisabled, Trial: true, Channel: license.ChannelOwn},
+		// The usage-based Azure plan is not a seat licence: left out.
+	})
+}
+
+func TestPartnerCenterStatuses(t *testing.T) {
+	for in, want := range map[string]license.Status{
+		"active": license.StatusActive, "Suspended": license.StatusSuspended, "deleted": license.StatusDeleted,
+		"expired": license.StatusExpired, "disabled": license.StatusDisabled, "pending": license.StatusDisabled,
+		"none": license.StatusDisabled, "somethingNew": license.StatusDisabled,
+	} {
+		doc := `[{"id": "x", "offerName": "Office 365 E3", "quantity": 1, "status": "` + in + `"}]`
+		d, _ := mustParse(t, doc, KindPartnerCenterSubs, Options{})
+		if len(d.Subscriptions) != 1 || d.Subscriptions[0].Status != want {
+			t.Errorf("status %q → %+v, want %s", in, d.Subscriptions, want)
+		}
+	}
+}
+
+// Graph wraps lists in "value", Partner Center in "items"; bare arrays
+// work too, and null lists are empty.
+func TestParseListShapes(t *testing.T) {
+	rec := `{"id": "x", "offerName": "Office 365 E3", "quantity": 2, "status": "active"}`
+	for name, doc := range map[string]string{
+		"bare array":     "[" + rec + "]",
+		"graph value":    `{"@odata.context": "x", "@odata.nextLink": "y", "value": [` + rec + `]}`,
+		"partner center": `{"totalCount": 1, "items": [` + rec + `], "links": {}, "attributes": {"objectType": "Collection"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, _ := mustParse(t, doc, KindPartnerCenterSubs, Options{})
+			checkSubscriptions(t, d.Subscriptions, []license.Subscription{{ID: "x", SKU: "ENTERPRISEPACK", Name: "Office 365 E3", Quantity: 2, Status: license.StatusActive, Channel: license.ChannelOwn}})
+		})
+	}
+	// An empty list is fine for subscription kinds: the customer has none.
+	for _, doc := range []string{`[]`, `{"value": []}`, `{"value": null}`} {
+		d, _ := mustParse(t, doc, KindDirectorySubs, Options{})
+		if d.Rows != 0 || len(d.Subscriptions) != 0 {
+			t.Errorf("%s: %+v", doc, d)
+		}
+	}
+}
+
+func TestParseListErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		kind Kind
+		doc  string
+		want []wantProblem
+	}{
+		{"sku without prepaid units", KindSubscribedSkus,
+			"{\"value\": [\n  {\"skuId\": \"05e9a617-0261-4cee-bb44-138d3ef5d965\", \"skuPartNumber\": \"SPE_E3\"}\n]}",
+			[]wantProblem{{2, "value[0].prepaidUnits", "is required"}}},
+		{"negative and fractional units", KindSubscribedSkus,
+			"{\"value\": [\n  {\"skuPartNumber\": \"SPE_E3\", \"consumedUnits\": 2,\n   \"prepaidUnits\": {\n     \"enabled\": -4,\n     \"warning\": 2.5}}\n]}",
+			[]wantProblem{{4, "value[0].prepaidUnits.enabled", "must be 0 or more, not -4"}, {5, "value[0].prepaidUnits.warning", "must be a whole number"}}},
+		{"unknown sku id without part number", KindSubscribedSkus,
+			`[{"skuId": "00000000-0000-0000-0000-000000000001", "prepaidUnits": {"enabled": 1}}]`,
+			[]wantProblem{{1, "[0].skuId", "is not in the SKU catalogue"}}},
+		{"record not an object", KindSubscribedSkus, `{"value": [1]}`,
+			[]wantProblem{{1, "value[0]", "must be a JSON object, not a number"}}},
+		{"no list", KindSubscribedSkus, `{"@odata.context": "x"}`,
+			[]wantProblem{{1, "", "no list found"}}},
+		{"list not an array", KindSubscribedSkus, `{"value": {"skuPartNumber": "SPE_E3"}}`,
+			[]wantProblem{{1, "value", "must be a JSON array"}}},
+		{"a scalar document", KindSubscribedSkus, `"SPE_E3"`,
+			[]wantProblem{{1, "", "want a JSON array or object"}}},
+		{"bad directory fields", KindDirectorySubs,
+			"{\"value\": [\n{\"id\": \"a\", \"skuPartNumber\": \"SPE_E3\", \"status\": \"Paused\", \"nextLifecycleDateTime\": \"soon\"}\n]}",
+			[]wantProblem{
+				{2, "value[0].totalLicenses", "is required"},
+				{2, "value[0].nextLifecycleDateTime", `timestamp "soon" does not start with a YYYY-MM-DD date`},
+				{2, "value[0].status", `"Paused" is not a companySubscription status`},
+			}},
+		{"directory subscription without id", KindDirectorySubs,
+			`[{"skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": 1}]`,
+			[]wantProblem{{1, "[0].id", "is required (or commerceSubscriptionId)"}}},
+		{"same subscription twice", KindDirectorySubs,
+			"[\n{\"commerceSubscriptionId\": \"ABC\", \"skuPartNumber\": \"SPE_E3\", \"status\": \"Enabled\", \"totalLicenses\": 1},\n" +
+				"{\"commerceSubscriptionId\": \"abc\", \"skuPartNumber\": \"SPE_E3\", \"status\": \"Enabled\", \"totalLicenses\": 1}\n]",
+			[]wantProblem{{3, "[1]", `subscription id "abc" appears twice (first at line 2)`}}},
+		{"bad partner center fields", KindPartnerCenterSubs,
+			"{\"totalCount\": 1, \"items\": [{\n  \"offerName\": \"Office 365 E3\",\n  \"quantity\": \"5\",\n  \"isTrial\": \"yes\",\n  \"status\": \"active\"}]}",
+			[]wantProblem{
+				{1, "items[0].id", "is required"},
+				{3, "items[0].quantity", "must be a number, not a string"},
+				{4, "items[0].isTrial", "must be true or false, not a string"},
+			}},
+		{"partner center record without any name", KindPartnerCenterSubs,
+			`[{"id": "x", "quantity": 1, "status": "active"}]`,
+			[]wantProblem{{1, "[0].offerName", "is required (or friendlyName)"}}},
+		{"quantity too large", KindPartnerCenterSubs,
+			`[{"id": "x", "offerName": "Office 365 E3", "quantity": 99999999999, "status": "active"}]`,
+			[]wantProblem{{1, "[0].quantity", "is too large"}}},
+		{"two lists", KindPartnerCenterSubs,
+			`{"items": [], "value": []}`,
+			[]wantProblem{{1, "value", "a second list"}}},
+		{"broken json", KindPartnerCenterSubs,
+			"{\"items\": [\n  {\"id\": \"x\",\n   \"quantity\": 1,,\n   \"status\": \"active\"}]}",
+			[]wantProblem{{3, "", "invalid JSON"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkProblems(t, invalid(t, tt.doc, tt.kind, Options{}), tt.want)
+		})
+	}
+}
+
+func TestParseListSkipInvalid(t *testing.T) {
+	doc := `{"value": [
+  {"commerceSubscriptionId": "a", "skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": 3},
+  {"commerceSubscriptionId": "b", "skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": -3},
+  {"commerceSubscriptionId": "c", "skuPartNumber": "SPE_E5", "status": "Deleted", "totalLicenses": 0}
+]}`
+	d, _ := mustParse(t, doc, KindDirectorySubs, Options{SkipInvalid: true})
+	checkSubscriptions(t, d.Subscriptions, []license.Subscription{
+		{ID: "a", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 3, Status: license.StatusActive, Channel: license.ChannelUnknown},
+		{ID: "c", SKU: "SPE_E5", Name: "Microsoft 365 E5", Quantity: 0, Status: license.StatusDeleted, Channel: license.ChannelUnknown},
+	})
+	checkProblems(t, d.Skipped, []wantProblem{{3, "value[1].totalLicenses", "must be 0 or more"}})
+	if d.Rows != 3 || d.SkippedTotal != 1 {
+		t.Fatalf("Rows %d SkippedTotal %d", d.Rows, d.SkippedTotal)
+	}
+}
+
+// A record larger than MaxRowBytes stops the parse with a problem instead
+// of taking memory without bound.
+func TestParseRecordTooLarge(t *testing.T) {
+	doc := `{"value": [{"skuPartNumber": "` + strings.Repeat("A", 2*MaxRowBytes) + `"}]}`
+	checkProblems(t, invalid(t, doc, KindSubscribedSkus, Options{}), []wantProblem{{1, "", "larger than 4 MiB"}})
+}
+
+// Unknown members may be huge: they are skipped token by token, within the
+// row limit per token.
+func TestParseSkipsLargeUnknownMembers(t *testing.T) {
+	big := `"links": [` + strings.Repeat(`{"uri": "/x", "method": "GET"},`, 150_000) + `{}],`
+	doc := `{"totalCount": 1, ` + big + ` "items": [{"id": "x", "offerName": "Office 365 E3", "quantity": 2, "status": "active"}]}`
+	d, _ := mustParse(t, doc, KindPartnerCenterSubs, Options{})
+	if len(d.Subscriptions) != 1 {
+		t.Fatalf("subscriptions = %+v", d.Subscriptions)
+	}
+}

@@ -1,0 +1,454 @@
+package source
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/licenseinsights/licenseinsights/pkg/catalog"
+	"github.com/licenseinsights/licenseinsights/pkg/license"
+)
+
+// SnapshotSchema is the value of a native snapshot's "schema" member.
+const SnapshotSchema = "license-snapshot/v1"
+
+// snapshotRequired lists, per object of the snapshot, the members that must
+// be present. The parser enforces exactly these (see requireMembers), and a
+// test holds schema/license-snapshot-v1.schema.json to the same lists.
+var snapshotRequired = map[string][]string{
+	"snapshot":     {"schema", "customer", "reportDate"},
+	"customer":     {"id"},
+	"subscription": {"id", "sku", "quantity", "status"},
+	"user":         {"key"},
+	"license":      {"sku"},
+	"support":      {"howToTickets", "tickets", "windowDays"},
+}
+
+// maxKeyBytes bounds a user key: it ends up in storage keys, which have
+// limits of their own, and no UPN or report hash comes near it.
+const maxKeyBytes = 1024
+
+// maxWorkloadName bounds a workload name, which becomes part of export
+// column names.
+const maxWorkloadName = 64
+
+// snapshot reads a native license-snapshot/v1 document (SPEC §4.1). Its
+// members may come in any order; users are streamed as they are read, so a
+// snapshot whose header turns out wrong after its users is still rejected
+// whole (the caller discards what it was given).
+func (p *parser) snapshot(r io.Reader) error {
+	js := newJSONStream(p, r)
+	sn := &snapshotState{seed: maphash.MakeSeed(), keys: map[uint64]int32{}}
+	err := p.walkSnapshot(js, sn)
+	if err == errBroken {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.finishUsers(sn.topLine, sn.userRows, "the snapshot has no subscriptions and no users")
+	return nil
+}
+
+type snapshotState struct {
+	topLine  int // line of the opening '{'
+	seen     map[string]bool
+	userRows int
+	// keys holds a hash of every user key with the line it was first seen
+	// on: proving keys unique costs 12 bytes a user (plus the map's own
+	// overhead) instead of the key itself. Two distinct keys collide with
+	// probability 2⁻⁶⁴ per pair.
+	seed maphash.Seed
+	keys map[uint64]int32
+}
+
+func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
+	tok, err := js.token()
+	if err != nil {
+		return err
+	}
+	sn.topLine = js.line()
+	if tok != json.Delim('{') {
+		p.fail(Problem{Line: sn.topLine, Reason: fmt.Sprintf("a snapshot must be a JSON object, not %v", tok)})
+		return errBroken
+	}
+	sn.seen = map[string]bool{}
+	var v any
+	for js.more() {
+		kt, err := js.token()
+		if err != nil {
+			return err
+		}
+		key, _ := kt.(string)
+		switch key {
+		case "schema", "customer", "reportDate", "support", "subscriptions", "users":
+			if sn.seen[key] {
+				p.fail(Problem{Line: js.line(), Column: key, Reason: "appears twice"})
+				if err := js.skip(); err != nil {
+					return err
+				}
+				continue
+			}
+			sn.seen[key] = true
+		default: // unknown members are ignored
+			if err := js.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		switch key {
+		case "subscriptions":
+			err = p.snapshotArray(js, key, func(rec *record, o object) error {
+				p.snapshotSubscription(rec, o)
+				return nil
+			})
+		case "users":
+			err = p.snapshotArray(js, key, func(rec *record, o object) error {
+				sn.userRows++
+				return p.snapshotUser(rec, o, sn)
+			})
+		default:
+			var line int
+			var raw []byte
+			line, raw, err = js.value(&v)
+			if err == nil {
+				rec := &record{raw: raw, line: line, base: key}
+				p.snapshotHeader(rec, key, v)
+				for _, pr := range rec.probs { // header problems cannot be skipped
+					p.fail(pr)
+				}
+				p.invalid.Total += rec.unlisted
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := js.token(); err != nil { // the closing '}'
+		return err
+	}
+	for _, name := range snapshotRequired["snapshot"] {
+		if !sn.seen[name] {
+			p.fail(Problem{Line: sn.topLine, Column: name, Reason: "is required"})
+		}
+	}
+	return js.end()
+}
+
+// snapshotArray reads subscriptions or users: an array (null counts as
+// empty) whose elements are validated one at a time.
+func (p *parser) snapshotArray(js *jsonStream, key string, each recordFunc) error {
+	tok, err := js.token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case nil:
+		return nil
+	case json.Delim('['):
+	default:
+		p.fail(Problem{Line: js.line(), Column: key, Reason: "must be a JSON array"})
+		return js.skipRest(tok)
+	}
+	var v any
+	for i := 0; js.more(); i++ {
+		line, raw, err := js.value(&v)
+		if err != nil {
+			return err
+		}
+		p.doc.Rows++
+		rec := &record{raw: raw, line: line, base: formatPath(key, i)}
+		if o, ok := rec.asObject(v, nil); ok {
+			if err := each(rec, o); err != nil {
+				return err
+			}
+		}
+		p.rowProblems(rec.probs, rec.unlisted)
+	}
+	_, err = js.token() // the closing ']'
+	return err
+}
+
+// requireMembers reports every required member of kind that o lacks.
+func (r *record) requireMembers(o object, kind string) bool {
+	ok := true
+	for _, name := range snapshotRequired[kind] {
+		if o.get(name) == nil {
+			r.problem(o.path(name), "is required")
+			ok = false
+		}
+	}
+	return ok
+}
+
+// snapshotHeader validates the document-level members: schema, customer,
+// reportDate and support.
+func (p *parser) snapshotHeader(rec *record, key string, v any) {
+	switch key {
+	case "schema":
+		s, ok := v.(string)
+		if !ok {
+			rec.problem(nil, "must be the string %q, not %s", SnapshotSchema, describe(v))
+		} else if s != SnapshotSchema {
+			rec.problem(nil, "%q is not supported: want %q", s, SnapshotSchema)
+		}
+	case "reportDate":
+		s, ok := v.(string)
+		if !ok || s == "" {
+			rec.problem(nil, "must be a YYYY-MM-DD date, not %s", describe(v))
+			return
+		}
+		d, err := parseDate(s)
+		if err != nil {
+			rec.problem(nil, "%s", err.Error())
+			return
+		}
+		if d == license.NoDate { // 1970-01-01 is the domain's "no date"
+			rec.problem(nil, "%s is not a possible report date", s)
+			return
+		}
+		p.doc.ReportDate = d
+	case "customer":
+		o, ok := rec.asObject(v, nil)
+		if !ok || !rec.requireMembers(o, "customer") {
+			return
+		}
+		id, ok1 := rec.str(o, "id", true)
+		name, ok2 := rec.str(o, "name", false)
+		tenant, ok3 := rec.str(o, "tenantId", false)
+		if !(ok1 && ok2 && ok3) {
+			return
+		}
+		if err := license.ValidCustomerID(id); err != nil {
+			rec.problem(o.path("id"), "%s", err.Error())
+			return
+		}
+		if p.opts.CustomerID != "" && id != p.opts.CustomerID {
+			rec.problem(o.path("id"), "is %q but the document was posted for customer %q", id, p.opts.CustomerID)
+			return
+		}
+		p.doc.Customer = &license.Customer{ID: id, Name: name, TenantID: tenant}
+	case "support":
+		if v == nil {
+			return
+		}
+		o, ok := rec.asObject(v, nil)
+		if !ok || !rec.requireMembers(o, "support") {
+			return
+		}
+		howTo, ok1 := rec.integer(o, "howToTickets", true)
+		tickets, ok2 := rec.integer(o, "tickets", true)
+		window, ok3 := rec.integer(o, "windowDays", true)
+		if !(ok1 && ok2 && ok3) {
+			return
+		}
+		if window < 1 {
+			rec.problem(o.path("windowDays"), "must be 1 or more")
+			return
+		}
+		if howTo > tickets {
+			rec.problem(o.path("howToTickets"), "is %d, more than tickets (%d): how-to tickets are among all tickets", howTo, tickets)
+			return
+		}
+		p.doc.Support = &license.Support{HowToTickets: howTo, Tickets: tickets, WindowDays: window}
+	}
+}
+
+// snapshotSubscription validates one subscription: id, sku, quantity ≥ 0
+// and a valid status are required; trial defaults to false, channel to
+// unknown; name defaults to the catalogue's name of the SKU.
+func (p *parser) snapshotSubscription(rec *record, o object) {
+	if !rec.requireMembers(o, "subscription") {
+		return
+	}
+	id, ok1 := rec.str(o, "id", true)
+	sku, ok2 := rec.str(o, "sku", true)
+	name, ok3 := rec.str(o, "name", false)
+	quantity, ok4 := rec.integer(o, "quantity", true)
+	statusText, ok5 := rec.str(o, "status", true)
+	trial, ok6 := rec.boolean(o, "trial")
+	channelText, ok7 := rec.str(o, "channel", false)
+	renewal, ok8 := rec.date(o, "renewalDate", false)
+	status := license.Status(statusText)
+	if ok5 && !status.Valid() {
+		rec.problem(o.path("status"), "%q is not a status (%s)", statusText, statusList())
+	}
+	channel := license.ChannelUnknown
+	if channelText != "" {
+		channel = license.Channel(channelText)
+		if !channel.Valid() {
+			rec.problem(o.path("channel"), "%q is not a channel (%s)", channelText, channelList())
+		}
+	}
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || rec.bad() {
+		return
+	}
+	if name == "" {
+		name = catalog.Name(sku)
+	}
+	s := license.Subscription{ID: id, SKU: sku, Name: name, Quantity: quantity, Status: status, Trial: trial, Channel: channel, RenewalDate: renewal}
+	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
+}
+
+// snapshotStatuses is every status the snapshot accepts, in SPEC order.
+var snapshotStatuses = []license.Status{license.StatusActive, license.StatusGrace, license.StatusDisabled,
+	license.StatusSuspended, license.StatusCancelled, license.StatusDeleted, license.StatusExpired}
+
+func statusList() string {
+	names := make([]string, len(snapshotStatuses))
+	for i, s := range snapshotStatuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+func channelList() string {
+	names := make([]string, len(license.Channels))
+	for i, c := range license.Channels {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ", ")
+}
+
+// snapshotUser validates one user and hands it over. key is required and
+// unique within the document; deleted defaults to false; licenses is a list
+// of {sku, assignedDate} (one entry per SKU); workloads maps a workload name
+// to {licensed, lastActivity}, OneDrive merging into SharePoint.
+func (p *parser) snapshotUser(rec *record, o object, sn *snapshotState) error {
+	if !rec.requireMembers(o, "user") {
+		return nil
+	}
+	key, ok1 := rec.str(o, "key", true)
+	display, ok2 := rec.str(o, "displayName", false)
+	deleted, ok3 := rec.boolean(o, "deleted")
+	if ok1 && len(key) > maxKeyBytes {
+		rec.problem(o.path("key"), "is longer than %d bytes", maxKeyBytes)
+		ok1 = false
+	}
+	u := license.User{Key: key, DisplayName: display, Deleted: deleted}
+	ok4 := rec.userLicences(o, &u)
+	ok5 := rec.userWorkloads(o, &u)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
+		return nil
+	}
+	h := maphash.String(sn.seed, key)
+	if first, dup := sn.keys[h]; dup {
+		rec.problem(o.path("key"), "%q appears twice (first at line %d)", key, first)
+		return nil
+	}
+	sn.keys[h] = int32(rec.line)
+	if rec.bad() {
+		return nil
+	}
+	return p.emit(u)
+}
+
+func (r *record) userLicences(o object, u *license.User) bool {
+	v := o.get("licenses")
+	if v == nil {
+		return true
+	}
+	items, isArray := v.([]any)
+	if !isArray {
+		r.problem(o.path("licenses"), "must be a JSON array, not %s", describe(v))
+		return false
+	}
+	ok := true
+	seen := map[string]int{}
+	for i, item := range items {
+		lo, lok := r.asObject(item, append(o.path("licenses"), i))
+		if !lok || !r.requireMembers(lo, "license") {
+			ok = false
+			continue
+		}
+		sku, ok1 := r.str(lo, "sku", true)
+		assigned, ok2 := r.date(lo, "assignedDate", false)
+		if !ok1 || !ok2 {
+			ok = false
+			continue
+		}
+		if first, dup := seen[strings.ToUpper(sku)]; dup {
+			r.problem(lo.path("sku"), "%q is listed twice (also licenses[%d])", sku, first)
+			ok = false
+			continue
+		}
+		seen[strings.ToUpper(sku)] = i
+		u.Licences = append(u.Licences, license.Licence{SKU: sku, AssignedDate: assigned})
+	}
+	return ok
+}
+
+func (r *record) userWorkloads(o object, u *license.User) bool {
+	v := o.get("workloads")
+	if v == nil {
+		return true
+	}
+	wo, ok := r.asObject(v, o.path("workloads"))
+	if !ok {
+		return false
+	}
+	// Map iteration order is random: walk the names sorted so that the
+	// merge, and any problem order, is the same on every run.
+	names := make([]string, 0, len(wo.members))
+	for name := range wo.members {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := wo.path(name)
+		if !validWorkloadName(name) {
+			r.problem(path, "workload name %q must be 1-%d letters, digits, '_' or '-'", name, maxWorkloadName)
+			ok = false
+			continue
+		}
+		uo, uok := r.asObject(wo.members[name], path)
+		if !uok {
+			ok = false
+			continue
+		}
+		licensed, ok1 := r.boolean(uo, "licensed")
+		last, ok2 := r.date(uo, "lastActivity", false)
+		if !ok1 || !ok2 {
+			ok = false
+			continue
+		}
+		u.MergeUse(license.WorkloadUse{Workload: license.NormalizeWorkload(name), Licensed: licensed, LastActivity: last})
+	}
+	sortWorkloads(u.Workloads)
+	return ok
+}
+
+func validWorkloadName(s string) bool {
+	if s == "" || len(s) > maxWorkloadName {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// sortWorkloads puts the standard workloads first, in StandardWorkloads
+// order, then any further ones by name: the order the domain reports them.
+func sortWorkloads(ws []license.WorkloadUse) {
+	rank := func(w license.Workload) int {
+		for i, s := range license.StandardWorkloads {
+			if s == w {
+				return i
+			}
+		}
+		return len(license.StandardWorkloads)
+	}
+	sort.SliceStable(ws, func(i, j int) bool {
+		ri, rj := rank(ws[i].Workload), rank(ws[j].Workload)
+		if ri != rj {
+			return ri < rj
+		}
+		return ws[i].Workload < ws[j].Workload
+	})
+}
