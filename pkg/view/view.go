@@ -99,8 +99,8 @@ type Insights struct {
 	WindowDays     int    `json:"windowDays"`
 	Band           string `json:"band"`
 	Blocks
-	Waste           *Waste `json:"waste,omitempty"`
-	Recommendations []any  `json:"recommendations"`
+	Waste           *Waste                   `json:"waste,omitempty"`
+	Recommendations []license.Recommendation `json:"recommendations"`
 }
 
 // Waste prices unused licences where the partner configured SKU prices.
