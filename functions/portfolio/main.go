@@ -1,0 +1,10 @@
+// Command portfolio is the PortfolioFunction: the portfolio roll-up, its
+// history and the Partner Center–compatible analytics rows.
+package main
+
+import (
+	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
+	"github.com/licenseinsights/licenseinsights/pkg/handler/portfolio"
+)
+
+func main() { awsenv.Start("portfolio", portfolio.New) }
