@@ -183,7 +183,7 @@ func (rt *Router) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 		return errorResponse(err), nil
 	}
 	ctx = observe.WithAttrs(ctx, slog.String("tenant", tenant.ID()))
-	observe.Annotate(ctx, "tenant", tenant.ID())
+	ctx = observe.Annotate(ctx, "tenant", tenant.ID())
 
 	r, ok := rt.routes[ev.HTTPMethod+" "+ev.Resource]
 	if !ok {

@@ -32,21 +32,42 @@ func InstrumentAWS(cfg *aws.Config) {
 	awsv2.AWSV2Instrumentor(&cfg.APIOptions)
 }
 
-// Step runs fn inside an X-Ray subsegment named name.
+// Step runs fn inside an X-Ray subsegment named name, carrying the
+// context's annotations (see Annotate).
 func Step(ctx context.Context, name string, fn func(context.Context) error) error {
-	return xray.Capture(ctx, name, fn)
+	return xray.Capture(ctx, name, func(ctx context.Context) error {
+		if seg := xray.GetSegment(ctx); seg != nil {
+			for _, a := range annotations(ctx) {
+				_ = seg.AddAnnotation(a[0], a[1])
+			}
+		}
+		return fn(ctx)
+	})
 }
 
-// Annotate adds indexed annotations (tenant, customer, kind) to the current
-// segment, so traces can be searched by them. Absent a segment it does nothing.
-func Annotate(ctx context.Context, kv ...string) {
+type annotationsKey struct{}
+
+func annotations(ctx context.Context) [][2]string {
+	a, _ := ctx.Value(annotationsKey{}).([][2]string)
+	return a
+}
+
+// Annotate records indexed annotations (tenant, customer, kind) so traces
+// can be searched by them. They go on the current segment when the code owns
+// one, and on every subsegment Step opens — in Lambda the function's segment
+// is a facade that takes no annotations, so the steps must carry them.
+func Annotate(ctx context.Context, kv ...string) context.Context {
+	prev := annotations(ctx)
+	all := make([][2]string, len(prev), len(prev)+len(kv)/2)
+	copy(all, prev)
 	seg := xray.GetSegment(ctx)
-	if seg == nil {
-		return
-	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		_ = seg.AddAnnotation(kv[i], kv[i+1])
+		all = append(all, [2]string{kv[i], kv[i+1]})
+		if seg != nil && !seg.Facade {
+			_ = seg.AddAnnotation(kv[i], kv[i+1])
+		}
 	}
+	return context.WithValue(ctx, annotationsKey{}, all)
 }
 
 // BeginSegment starts a root segment where Lambda does not provide one (the
