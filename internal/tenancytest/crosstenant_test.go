@@ -1,0 +1,643 @@
+package tenancytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licenseinsights/licenseinsights/internal/devstack"
+)
+
+// routeCase is how the suite attacks one route of template.yaml.
+type routeCase struct {
+	// write marks a case that changes tenant B's data; such cases run
+	// after every read-only one, whose expectations are B's data as the
+	// set-up made it.
+	write bool
+	// asWrongTenant calls the route as tenant B with tenant A's ids and
+	// checks that nothing of A comes back.
+	asWrongTenant func(t *testing.T, w *world)
+	// probe is a well-formed request of the route as tenant B, for the
+	// token checks (no token, unknown token, reader role), which run after
+	// every case.
+	probe func(w *world) (target string, body []byte)
+	// reader is the status B's reader token gets for the probe: 403 for
+	// every write route, and for the export routes, which
+	// pkg/handler/exports keeps to writers (exports carry user data).
+	reader int
+}
+
+// cases covers every route of template.yaml, keyed "METHOD /path" exactly
+// as the template writes it.
+func cases() map[string]routeCase {
+	return map[string]routeCase{
+		"POST /v1/customers/{customerId}/reports": {
+			write: true,
+			asWrongTenant: func(t *testing.T, w *world) {
+				// B sends a new document for acme, an id A also has. It is
+				// B's acme that changes; A's acme stays as it was (checked
+				// here and, byte for byte with all of A's views, at the end).
+				var out struct{ Status string }
+				want(t, "B posts acme", w.asB(t, http.MethodPost, "/v1/customers/acme/reports?kind=snapshot", snapshot(tenantB, acmeB2, w.date)), http.StatusOK, &out)
+				if out.Status != "accepted" {
+					t.Fatalf("B's acme document: status %q, want accepted", out.Status)
+				}
+				w.waitIdle(t)
+				var got insights
+				want(t, "B's acme", w.asB(t, http.MethodGet, "/v1/customers/acme/insights", nil), http.StatusOK, &got)
+				checkInsights(t, "B's acme after B's post", got, acmeB2)
+				want(t, "A's acme", w.call(t, tokenA, http.MethodGet, "/v1/customers/acme/insights", nil), http.StatusOK, &got)
+				checkInsights(t, "A's acme after B's post", got, customersA[0])
+			},
+			probe: func(w *world) (string, []byte) {
+				return "/v1/customers/acme/reports?kind=snapshot", snapshot(tenantB, acmeB2, w.date)
+			},
+			reader: http.StatusForbidden,
+		},
+
+		"POST /v1/uploads": {
+			write: true,
+			asWrongTenant: func(t *testing.T, w *world) {
+				// B uploads a document for initech, an id only A has so far.
+				// The upload lands under B's prefix and makes a customer of
+				// B's; A's initech stays as it was.
+				var up upload
+				want(t, "B creates an upload", w.asB(t, http.MethodPost, "/v1/uploads", jsonBody(map[string]string{"customerId": initechB.ID, "kind": "snapshot"})), http.StatusCreated, &up)
+				if !strings.Contains(up.UploadURL, "/uploads/"+tenantB+"/") {
+					t.Errorf("B's upload URL is not under B's prefix: %s", up.UploadURL)
+				}
+				w.uploadB = up.UploadID
+				w.put(t, up.UploadURL, snapshot(tenantB, initechB, w.date))
+				w.waitIdle(t)
+
+				var done upload
+				want(t, "B's upload", w.asB(t, http.MethodGet, "/v1/uploads/"+up.UploadID, nil), http.StatusOK, &done)
+				if done.Status != "succeeded" {
+					t.Fatalf("B's upload is %q, want succeeded", done.Status)
+				}
+				var got insights
+				want(t, "B's initech", w.asB(t, http.MethodGet, "/v1/customers/initech/insights", nil), http.StatusOK, &got)
+				checkInsights(t, "B's initech after B's upload", got, initechB)
+				want(t, "A's initech", w.call(t, tokenA, http.MethodGet, "/v1/customers/initech/insights", nil), http.StatusOK, &got)
+				checkInsights(t, "A's initech after B's upload", got, customersA[2])
+				// And the other way round: B's upload is not A's.
+				if r := w.call(t, tokenA, http.MethodGet, "/v1/uploads/"+up.UploadID, nil); r.Status != http.StatusNotFound {
+					t.Errorf("A reads B's upload: %s, want 404", r)
+				}
+			},
+			probe: func(w *world) (string, []byte) {
+				return "/v1/uploads", jsonBody(map[string]string{"customerId": "acme", "kind": "snapshot"})
+			},
+			reader: http.StatusForbidden,
+		},
+
+		"GET /v1/uploads/{uploadId}": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				if r := w.call(t, tokenA, http.MethodGet, "/v1/uploads/"+w.uploadA, nil); r.Status != http.StatusOK {
+					t.Fatalf("A reads its own upload: %s", r)
+				}
+				w.sameAsMissing(t, http.MethodGet, path("/v1/uploads/%s"), nil, w.uploadA, missingUploadID)
+			},
+			probe:  func(w *world) (string, []byte) { return "/v1/uploads/" + w.uploadB, nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/customers": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				own := byID(customersB)
+				// Every order and every band filter lists B's customers
+				// only, with B's figures; the unfiltered orders list all
+				// of them.
+				for _, q := range []string{"", "?sort=name", "?sort=-usage", "?sort=deployment", "?band=low", "?band=medium", "?band=high", "?band=unknown"} {
+					var p page[headline]
+					want(t, "B's list "+q, w.asB(t, http.MethodGet, "/v1/customers"+q, nil), http.StatusOK, &p)
+					var ids []string
+					for _, h := range p.Items {
+						checkHeadline(t, "B's list "+q, h, own)
+						ids = append(ids, h.CustomerID)
+					}
+					if !strings.Contains(q, "band") {
+						slices.Sort(ids)
+						if wantIDs := slices.Sorted(maps.Keys(own)); !slices.Equal(ids, wantIDs) {
+							t.Errorf("B's list %s: customers %v, want %v", q, ids, wantIDs)
+						}
+					}
+				}
+				// A's cursor handed to B continues B's list, or is refused;
+				// it never reaches into A's.
+				var pa page[headline]
+				want(t, "A's first page", w.call(t, tokenA, http.MethodGet, "/v1/customers?limit=1", nil), http.StatusOK, &pa)
+				if pa.NextCursor == nil {
+					t.Fatal("A's first page of one has no nextCursor although A has four customers")
+				}
+				r := w.asB(t, http.MethodGet, "/v1/customers?cursor="+url.QueryEscape(*pa.NextCursor), nil)
+				switch r.Status {
+				case http.StatusOK:
+					var p page[headline]
+					want(t, "B with A's cursor", r, http.StatusOK, &p)
+					for _, h := range p.Items {
+						checkHeadline(t, "B with A's cursor", h, own)
+					}
+				case http.StatusBadRequest:
+				default:
+					t.Errorf("B with A's cursor: %s, want 200 with B's customers or 400", r)
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/customers", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/customers/{customerId}/insights": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				// The ids both tenants have answer B's customer.
+				for _, c := range customersB {
+					var got insights
+					want(t, "B's "+c.ID, w.asB(t, http.MethodGet, "/v1/customers/"+c.ID+"/insights", nil), http.StatusOK, &got)
+					checkInsights(t, "B's "+c.ID, got, c)
+				}
+				// An id only A has is not found, like one nobody has, in
+				// every window.
+				w.sameAsMissing(t, http.MethodGet, path("/v1/customers/%s/insights"), nil, aOnlyRead, missingCustomerID)
+				w.sameAsMissing(t, http.MethodGet, path("/v1/customers/%s/insights?window=7"), nil, aOnlyRead, missingCustomerID)
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/customers/acme/insights", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/customers/{customerId}/history": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				for _, c := range customersB[:2] { // acme and globex: ids A has too
+					var p page[historyPoint]
+					want(t, "B's history of "+c.ID, w.asB(t, http.MethodGet, "/v1/customers/"+c.ID+"/history", nil), http.StatusOK, &p)
+					if len(p.Items) == 0 {
+						t.Errorf("B's history of %s is empty", c.ID)
+					}
+					for _, h := range p.Items {
+						if h.LicensesSold != c.Sold || h.LicensesAssigned != c.Users || h.Entitlements != c.Users || h.ActiveEntitlements != c.Active {
+							t.Errorf("B's history of %s on %s: sold %d assigned %d entitlements %d active %d; B sent %d %d %d %d",
+								c.ID, h.Date, h.LicensesSold, h.LicensesAssigned, h.Entitlements, h.ActiveEntitlements, c.Sold, c.Users, c.Users, c.Active)
+						}
+					}
+				}
+				w.sameAsMissing(t, http.MethodGet, path("/v1/customers/%s/history"), nil, aOnlyRead, missingCustomerID)
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/customers/acme/history", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/portfolio": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				w.checkPortfolio(t, customersB)
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/portfolio", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/portfolio/history": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				b := sum(customersB)
+				var p page[historyPoint]
+				want(t, "B's portfolio history", w.asB(t, http.MethodGet, "/v1/portfolio/history?limit=500", nil), http.StatusOK, &p)
+				if len(p.Items) == 0 {
+					t.Fatal("B's portfolio history is empty")
+				}
+				// The last day is B's portfolio as it stands; no day holds
+				// more than B has (A's customers would push every sum up).
+				last := p.Items[len(p.Items)-1]
+				got := totals{last.Customers, last.LicensesSold, last.LicensesAssigned, last.Entitlements, last.ActiveEntitlements}
+				if got != b {
+					t.Errorf("B's portfolio history on %s: %+v, want B's %+v", last.Date, got, b)
+				}
+				for _, h := range p.Items {
+					if h.Customers > b.Customers || h.LicensesSold > b.Sold || h.LicensesAssigned > b.Assigned {
+						t.Errorf("B's portfolio history on %s: %+v exceeds all B has (%+v)", h.Date, h, b)
+					}
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/portfolio/history", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/analytics/licenses/deployment": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				b := sum(customersB)
+				rows := w.analytics(t, "/v1/analytics/licenses/deployment", "")
+				var sold, deployed int
+				for _, r := range rows {
+					sold += deref(r.LicensesSold)
+					deployed += deref(r.LicensesDeployed)
+				}
+				if sold != b.Sold || deployed != b.Assigned {
+					t.Errorf("B's deployment rows: sold %d deployed %d, want B's %d %d", sold, deployed, b.Sold, b.Assigned)
+				}
+				// Filtering on a customer only A has finds nothing.
+				if rows := w.analytics(t, "/v1/analytics/licenses/deployment", "customerId eq '"+aOnlyRead+"'"); len(rows) != 0 {
+					t.Errorf("B's deployment rows of %s: %+v, want none", aOnlyRead, rows)
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/analytics/licenses/deployment", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/analytics/licenses/usage": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				b := sum(customersB)
+				rows := w.analytics(t, "/v1/analytics/licenses/usage", "")
+				var qualified, active int
+				for _, r := range rows {
+					qualified += deref(r.LicensesQualified)
+					active += deref(r.LicensesActive)
+				}
+				if qualified != b.Entitlements || active != b.Active {
+					t.Errorf("B's usage rows: qualified %d active %d, want B's %d %d", qualified, active, b.Entitlements, b.Active)
+				}
+				if rows := w.analytics(t, "/v1/analytics/licenses/usage", "customerId eq '"+aOnlyRead+"'"); len(rows) != 0 {
+					t.Errorf("B's usage rows of %s: %+v, want none", aOnlyRead, rows)
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/analytics/licenses/usage", nil },
+			reader: http.StatusOK,
+		},
+
+		"POST /v1/exports": {
+			write: true,
+			asWrongTenant: func(t *testing.T, w *world) {
+				// A customer only A has is refused like one nobody has.
+				body := func(id string) string {
+					return string(jsonBody(map[string]string{"dataset": "users", "customerId": id, "format": "csv"}))
+				}
+				w.sameAsMissing(t, http.MethodPost, fixed("/v1/exports"), body, aOnly, missingCustomerID)
+				// An id both have exports B's customer: B's users only.
+				globex := customersB[1]
+				var job exportJob
+				want(t, "B exports globex", w.asB(t, http.MethodPost, "/v1/exports", []byte(body(globex.ID))), http.StatusAccepted, &job)
+				w.waitIdle(t)
+				rows := w.exportRows(t, job.ExportID)
+				var keys []string
+				for _, r := range rows {
+					if r["customerId"] != globex.ID || r["customerName"] != globex.Name {
+						t.Errorf("B's globex export has a row of %q %q", r["customerId"], r["customerName"])
+					}
+					keys = append(keys, r["userKey"])
+				}
+				var wantKeys []string
+				for i := range globex.Users {
+					wantKeys = append(wantKeys, userKey(tenantB, globex, i))
+				}
+				slices.Sort(keys)
+				if !slices.Equal(keys, wantKeys) {
+					t.Errorf("B's globex export has users %v, want B's %v", keys, wantKeys)
+				}
+			},
+			probe: func(*world) (string, []byte) {
+				return "/v1/exports", jsonBody(map[string]string{"dataset": "customers", "format": "csv"})
+			},
+			reader: http.StatusForbidden,
+		},
+
+		"GET /v1/exports": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				var p page[exportJob]
+				want(t, "B's exports", w.asB(t, http.MethodGet, "/v1/exports?limit=500", nil), http.StatusOK, &p)
+				var ids []string
+				for _, e := range p.Items {
+					ids = append(ids, e.ExportID)
+				}
+				if !slices.Equal(ids, []string{w.exportB}) {
+					t.Errorf("B's exports: %v, want only B's %s (A's is %s)", ids, w.exportB, w.exportA)
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/exports", nil },
+			reader: http.StatusForbidden,
+		},
+
+		"GET /v1/exports/{exportId}": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				if r := w.call(t, tokenA, http.MethodGet, "/v1/exports/"+w.exportA, nil); r.Status != http.StatusOK {
+					t.Fatalf("A reads its own export: %s", r)
+				}
+				w.sameAsMissing(t, http.MethodGet, path("/v1/exports/%s"), nil, w.exportA, missingExportID)
+				// B's own customers export holds B's customers, no others.
+				var names []string
+				for _, r := range w.exportRows(t, w.exportB) {
+					names = append(names, r["customerName"])
+				}
+				var wantNames []string
+				for _, c := range customersB {
+					wantNames = append(wantNames, c.Name)
+				}
+				slices.Sort(names)
+				slices.Sort(wantNames)
+				if !slices.Equal(names, wantNames) {
+					t.Errorf("B's customers export: %v, want B's %v", names, wantNames)
+				}
+			},
+			probe:  func(w *world) (string, []byte) { return "/v1/exports/" + w.exportB, nil },
+			reader: http.StatusForbidden,
+		},
+
+		"POST /v1/exports/{exportId}/link": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				if r := w.call(t, tokenA, http.MethodPost, "/v1/exports/"+w.exportA+"/link", nil); r.Status != http.StatusOK {
+					t.Fatalf("A links its own export: %s", r)
+				}
+				w.sameAsMissing(t, http.MethodPost, path("/v1/exports/%s/link"), nil, w.exportA, missingExportID)
+				var e exportJob
+				want(t, "B links its own export", w.asB(t, http.MethodPost, "/v1/exports/"+w.exportB+"/link", nil), http.StatusOK, &e)
+				if e.DownloadURL == nil {
+					t.Error("B's own link has no downloadUrl")
+				}
+			},
+			probe:  func(w *world) (string, []byte) { return "/v1/exports/" + w.exportB + "/link", nil },
+			reader: http.StatusForbidden,
+		},
+	}
+}
+
+// templateRoutes reads the routes of the repository's template.yaml.
+func templateRoutes(t *testing.T) []devstack.Route {
+	t.Helper()
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := devstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := tmpl.Routes()
+	if len(routes) == 0 {
+		t.Fatal("template.yaml declares no API route")
+	}
+	return routes
+}
+
+// TestEveryRouteHasACrossTenantCase fails when template.yaml gains a route
+// without a case here, or loses one a case still names.
+func TestEveryRouteHasACrossTenantCase(t *testing.T) {
+	cs := cases()
+	declared := map[string]bool{}
+	for _, r := range templateRoutes(t) {
+		key := r.Method + " " + r.Path
+		declared[key] = true
+		if _, ok := cs[key]; !ok {
+			t.Errorf("template.yaml route %s (%s) has no cross-tenant case in internal/tenancytest", key, r.Function)
+		}
+	}
+	for key := range cs {
+		if !declared[key] {
+			t.Errorf("cross-tenant case %s names no route of template.yaml", key)
+		}
+	}
+	for key, c := range cs {
+		if c.asWrongTenant == nil || c.probe == nil || c.reader == 0 {
+			t.Errorf("case %s is incomplete", key)
+		}
+		if strings.HasPrefix(key, "POST ") && c.reader != http.StatusForbidden {
+			t.Errorf("case %s: a reader must get 403 on a write route", key)
+		}
+	}
+}
+
+// TestCrossTenant runs every case against the local stack: tenant B, with
+// its own customers under the same ids as tenant A's, tries A's resources
+// on every route; then every route is tried without a token, with an
+// unknown one and with B's reader token; finally all of A's views must
+// read exactly as before B did anything.
+func TestCrossTenant(t *testing.T) {
+	cs := cases()
+	routes := templateRoutes(t)
+	start := time.Now()
+	w := startWorld(t)
+	w.setUp(t)
+	t.Logf("stack and set-up: %v", time.Since(start).Round(time.Millisecond))
+	before := w.viewsOfA(t)
+
+	for _, writes := range []bool{false, true} {
+		for _, r := range routes {
+			key := r.Method + " " + r.Path
+			c, ok := cs[key]
+			if !ok || c.write != writes {
+				continue // a missing case fails TestEveryRouteHasACrossTenantCase
+			}
+			t.Run(key, func(t *testing.T) { c.asWrongTenant(t, w) })
+		}
+	}
+
+	t.Run("tokens", func(t *testing.T) {
+		for _, r := range routes {
+			key := r.Method + " " + r.Path
+			c, ok := cs[key]
+			if !ok {
+				continue
+			}
+			target, body := c.probe(w)
+			for _, token := range []string{"", "not-a-token"} {
+				got := w.call(t, token, r.Method, target, body)
+				var e struct {
+					Error struct{ Code string } `json:"error"`
+				}
+				if got.Status != http.StatusUnauthorized || json.Unmarshal(got.Body, &e) != nil || e.Error.Code != "unauthorized" {
+					t.Errorf("%s with token %q: %s, want 401 unauthorized", key, token, got)
+				}
+			}
+			got := w.call(t, tokenBReader, r.Method, target, body)
+			noTraceOfA(t, key+" as B's reader", got.Body)
+			if got.Status != c.reader {
+				t.Errorf("%s as B's reader: %s, want %d", key, got, c.reader)
+			}
+		}
+	})
+
+	// What B wrote went to B: its portfolio is the set-up's with acme
+	// replaced and initech added (the readers' refused posts changed
+	// nothing).
+	w.waitIdle(t)
+	t.Run("B's writes stayed B's", func(t *testing.T) {
+		w.checkPortfolio(t, []customer{acmeB2, customersB[1], customersB[2], initechB})
+	})
+
+	t.Run("A's views are unchanged", func(t *testing.T) {
+		after := w.viewsOfA(t)
+		for _, target := range slices.Sorted(maps.Keys(before)) {
+			if before[target] != after[target] {
+				t.Errorf("A's %s changed while B acted:\nbefore: %s\n after: %s", target, truncate(before[target], 800), truncate(after[target], 800))
+			}
+		}
+	})
+}
+
+// setUp ingests both tenants' customers through the API, makes one upload
+// for A, one export each, and waits until the roll-ups and exports are
+// done.
+func (w *world) setUp(t *testing.T) {
+	t.Helper()
+	for _, c := range customersA {
+		w.ingest(t, tokenA, tenantA, c)
+	}
+	for _, c := range customersB {
+		w.ingest(t, tokenB, tenantB, c)
+	}
+
+	var up upload
+	want(t, "A creates an upload", w.call(t, tokenA, http.MethodPost, "/v1/uploads", jsonBody(map[string]string{"customerId": "acme", "kind": "snapshot"})), http.StatusCreated, &up)
+	w.uploadA = up.UploadID
+	w.put(t, up.UploadURL, snapshot(tenantA, customersA[0], w.date))
+
+	var job exportJob
+	want(t, "A exports users", w.call(t, tokenA, http.MethodPost, "/v1/exports", jsonBody(map[string]string{"dataset": "users", "format": "csv"})), http.StatusAccepted, &job)
+	w.exportA = job.ExportID
+	want(t, "B exports customers", w.call(t, tokenB, http.MethodPost, "/v1/exports", jsonBody(map[string]string{"dataset": "customers", "format": "csv"})), http.StatusAccepted, &job)
+	w.exportB = job.ExportID
+	w.waitIdle(t)
+
+	// The things B will be denied exist and work for their owner.
+	var done upload
+	want(t, "A's upload", w.call(t, tokenA, http.MethodGet, "/v1/uploads/"+w.uploadA, nil), http.StatusOK, &done)
+	if done.Status != "succeeded" {
+		t.Fatalf("A's upload is %q, want succeeded", done.Status)
+	}
+	for _, e := range []struct{ token, id string }{{tokenA, w.exportA}, {tokenB, w.exportB}} {
+		want(t, "export "+e.id, w.call(t, e.token, http.MethodGet, "/v1/exports/"+e.id, nil), http.StatusOK, &job)
+		if job.Status != "succeeded" {
+			t.Fatalf("export %s is %q, want succeeded", e.id, job.Status)
+		}
+	}
+	w.checkPortfolioOf(t, tokenA, customersA)
+}
+
+// ingest posts c's snapshot as token's tenant.
+func (w *world) ingest(t *testing.T, token, tenant string, c customer) {
+	t.Helper()
+	var out struct {
+		Status string
+		Users  int
+	}
+	want(t, tenant+" posts "+c.ID, w.call(t, token, http.MethodPost, "/v1/customers/"+c.ID+"/reports?kind=snapshot", snapshot(tenant, c, w.date)), http.StatusOK, &out)
+	if out.Status != "accepted" || out.Users != c.Users {
+		t.Fatalf("%s's %s: %+v, want accepted with %d users", tenant, c.ID, out, c.Users)
+	}
+}
+
+// put uploads body to a presigned URL, as a client of POST /v1/uploads does.
+func (w *world) put(t *testing.T, presigned string, body []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, presigned, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := w.send(t, req); r.Status != http.StatusOK {
+		t.Fatalf("PUT to the presigned upload URL: %s", r)
+	}
+}
+
+// checkPortfolio checks B's portfolio against B's customers.
+func (w *world) checkPortfolio(t *testing.T, own []customer) {
+	t.Helper()
+	w.checkPortfolioOf(t, tokenB, own)
+}
+
+func (w *world) checkPortfolioOf(t *testing.T, token string, own []customer) {
+	t.Helper()
+	var p portfolio
+	r := w.call(t, token, http.MethodGet, "/v1/portfolio?top=100", nil)
+	if token == tokenB {
+		noTraceOfA(t, "B's portfolio", r.Body)
+	}
+	want(t, "portfolio", r, http.StatusOK, &p)
+	s := sum(own)
+	if p.Customers != s.Customers {
+		t.Errorf("portfolio of %s: %d customers, want %d", token, p.Customers, s.Customers)
+	}
+	checkBlocks(t, "portfolio of "+token, p.blocks, s)
+	ids := byID(own)
+	for name, list := range map[string][]headline{"lowestUsage": p.LowestUsage, "mostUnassigned": p.MostUnassigned, "upsellCandidates": p.UpsellCandidates} {
+		for _, h := range list {
+			checkHeadline(t, fmt.Sprintf("portfolio of %s, %s", token, name), h, ids)
+		}
+	}
+}
+
+// analytics reads every row of an analytics route as B, with an optional
+// filter.
+func (w *world) analytics(t *testing.T, route, filter string) []analyticsRow {
+	t.Helper()
+	target := route
+	if filter != "" {
+		target += "?filter=" + url.QueryEscape(filter)
+	}
+	var p analyticsPage
+	want(t, "B's "+target, w.asB(t, http.MethodGet, target, nil), http.StatusOK, &p)
+	if p.TotalCount != len(p.Value) {
+		t.Fatalf("B's %s: %d rows of %d; the suite expects one page", target, len(p.Value), p.TotalCount)
+	}
+	own := byID(customersB)
+	for _, r := range p.Value {
+		if c, ok := own[r.CustomerID]; !ok || r.CustomerName != c.Name {
+			t.Errorf("B's %s: a row of customer %q %q, which is not B's", target, r.CustomerID, r.CustomerName)
+		}
+	}
+	return p.Value
+}
+
+// exportRows reads B's succeeded export through its presigned link.
+func (w *world) exportRows(t *testing.T, id string) []map[string]string {
+	t.Helper()
+	var job exportJob
+	want(t, "B's export "+id, w.asB(t, http.MethodGet, "/v1/exports/"+id, nil), http.StatusOK, &job)
+	if job.Status != "succeeded" || job.DownloadURL == nil {
+		t.Fatalf("B's export %s is %q without a link, want succeeded", id, job.Status)
+	}
+	rows := w.downloadCSV(t, *job.DownloadURL)
+	for _, r := range rows {
+		for _, v := range r {
+			noTraceOfA(t, "B's export "+id, []byte(v))
+		}
+	}
+	return rows
+}
+
+// viewsOfA reads, as A, every view A has of its data: the bodies by
+// target, with the fields that change on every read (presigned links)
+// removed.
+func (w *world) viewsOfA(t *testing.T) map[string]string {
+	t.Helper()
+	targets := []string{
+		"/v1/customers", "/v1/portfolio?top=100", "/v1/portfolio/history?limit=500",
+		"/v1/analytics/licenses/deployment", "/v1/analytics/licenses/usage",
+		"/v1/uploads/" + w.uploadA, "/v1/exports", "/v1/exports/" + w.exportA,
+	}
+	for _, c := range customersA {
+		targets = append(targets, "/v1/customers/"+c.ID+"/insights", "/v1/customers/"+c.ID+"/history")
+	}
+	views := map[string]string{}
+	for _, target := range targets {
+		r := w.call(t, tokenA, http.MethodGet, target, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("A's %s: %s", target, r)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(r.Body, &v); err != nil {
+			t.Fatalf("A's %s is not a JSON object: %v", target, err)
+		}
+		delete(v, "downloadUrl")
+		delete(v, "expiresAt")
+		views[target] = string(jsonBody(v))
+	}
+	return views
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
