@@ -33,6 +33,13 @@ type Store struct {
 	bucket  string
 }
 
+// Upload sends parts of 8 MiB, three at a time: an upload of any size holds
+// about 40 MiB of buffers.
+const (
+	uploadPartSize    = 8 << 20
+	uploadConcurrency = 3
+)
+
 // New is a Store on bucket.
 func New(client *s3.Client, bucket string) *Store {
 	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: bucket}
@@ -95,12 +102,19 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, int64, err
 }
 
 // Upload streams r into key as a multipart upload with bounded buffers
-// (part size × concurrency); on error the multipart upload is aborted, so no
-// partial object ever appears.
+// (about part size × (concurrency + 2)); on error — r's included — the
+// multipart upload is aborted, so no partial object ever appears. An r
+// shorter than one part is sent as a single PUT.
 func (s *Store) Upload(ctx context.Context, key, contentType string, r io.Reader) error {
 	tm := transfermanager.New(s.client, func(o *transfermanager.Options) {
-		o.PartSizeBytes = 8 << 20
-		o.Concurrency = 3
+		o.PartSizeBytes = uploadPartSize
+		// The first part is read whole before the upload starts; at the
+		// part size it is one buffer like the others.
+		o.MultipartUploadThreshold = uploadPartSize
+		o.Concurrency = uploadConcurrency
+		// Abort with a context of its own: an upload stopped by its
+		// context's deadline must still be aborted.
+		o.FailTimeout = 10 * time.Second
 	})
 	_, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket:      &s.bucket,
