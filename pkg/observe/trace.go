@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-xray-sdk-go/v2/instrumentation/awsv2"
+	"github.com/aws/aws-xray-sdk-go/v2/strategy/ctxmissing"
 	"github.com/aws/aws-xray-sdk-go/v2/xray"
 )
 
@@ -22,8 +23,10 @@ const (
 func init() {
 	// Outside Lambda (the local stack, tests) there is no facade segment;
 	// a missing segment must cost nothing, not log an error per AWS call.
+	// The SDK reads AWS_XRAY_CONTEXT_MISSING when its own package starts,
+	// before this one, so the strategy is set through its configuration.
 	if os.Getenv("AWS_XRAY_CONTEXT_MISSING") == "" {
-		os.Setenv("AWS_XRAY_CONTEXT_MISSING", "IGNORE_ERROR")
+		_ = xray.Configure(xray.Config{ContextMissingStrategy: ctxmissing.NewDefaultIgnoreErrorStrategy()})
 	}
 }
 
