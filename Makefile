@@ -22,7 +22,7 @@ NODE_TOOLS := tools/node_modules/.package-lock.json
 # The cfn-lint this project is checked with; installed only when missing.
 CFN_LINT_VERSION := 1.51.0
 
-.PHONY: tools build lint test run bench clean FORCE
+.PHONY: tools build lint test run events-test bench clean FORCE
 
 ## tools: install the pinned local tools (quick when already installed)
 tools: $(NODE_TOOLS) $(GO_TOOLS)
@@ -87,13 +87,22 @@ lint: $(GO_TOOLS)
 test: tools lint
 	$(GO) test -count=1 ./...
 
-## run: the whole system locally (API on http://127.0.0.1:3000)
+## run: the whole system locally (API on http://127.0.0.1:3000; API_PORT, LOCAL_API_TOKENS, DEMO_DATA=0)
+# Ctrl-C stops every process it started. The binary is built first so that
+# the signal reaches it directly rather than through `go run`.
 run: tools
-	$(GO) run ./cmd/devstack
+	$(GO) build -o .tools/devstack ./cmd/devstack
+	exec .tools/devstack
 
-## bench: the benchmark harness
+## events-test: every events/ file through its function's bootstrap under the Lambda Runtime Interface Emulator
+events-test: tools
+	$(GO) test -count=1 -run TestEventsUnderRuntimeInterfaceEmulator -v ./internal/devstack/rie/
+
+## bench: every path measured against its reference on the local stack (table on stdout, bench-results.json; see BENCHMARKS.md)
+# Flags go through BENCH_FLAGS, e.g. make bench BENCH_FLAGS='-large' (adds the
+# 1M-user sizes) or BENCH_FLAGS='-runs 5 -only ingest,export'.
 bench: tools
-	$(GO) run ./cmd/bench
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build
