@@ -3,6 +3,7 @@ package devstack
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -355,8 +356,9 @@ func (t *Template) Parameters() map[string]string {
 // reaches a handler as a logical id by mistake.
 func (t *Template) ResolveEnvironment(f Function, refs map[string]string) (map[string]string, error) {
 	env := make(map[string]string, len(f.Environment))
-	for k, v := range f.Environment {
-		env[k] = v
+	var unresolved []string
+	for _, k := range slices.Sorted(maps.Keys(f.Environment)) {
+		env[k] = f.Environment[k]
 		name, isRef := f.Refs[k]
 		if !isRef {
 			continue
@@ -366,8 +368,11 @@ func (t *Template) ResolveEnvironment(f Function, refs map[string]string) (map[s
 		} else if def, ok := t.parameters[name]; ok {
 			env[k] = def
 		} else {
-			return nil, fmt.Errorf("devstack: %s's %s is !Ref %s, which is neither given a local value nor a parameter", f.LogicalID, k, name)
+			unresolved = append(unresolved, fmt.Sprintf("%s (!Ref %s)", k, name))
 		}
+	}
+	if len(unresolved) > 0 {
+		return nil, fmt.Errorf("devstack: %s's environment refers to resources with neither a local value nor a parameter default: %s", f.LogicalID, strings.Join(unresolved, ", "))
 	}
 	return env, nil
 }
