@@ -4,11 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,50 +28,7 @@ type S3 struct {
 // missing) with a fresh random key pair, and returns once it answers signed
 // requests. ctx bounds the server's life: cancelling it stops the server.
 func StartS3(ctx context.Context, dir string) (*S3, error) {
-	tools, err := FindTools()
-	if err != nil {
-		return nil, err
-	}
-	bin, err := tools.Binary("versitygw")
-	if err != nil {
-		return nil, err
-	}
-	if dir, err = filepath.Abs(dir); err != nil {
-		return nil, fmt.Errorf("devstack: S3 directory: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("devstack: S3 directory: %w", err)
-	}
-	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		s := &S3{
-			Endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
-			AccessKey: "LI" + strings.ToUpper(randomHex(9)), // 20 characters, like an AWS key id
-			SecretKey: randomHex(20),
-			Region:    Region,
-			Dir:       dir,
-		}
-		s.proc, err = startProcess(ctx, "versitygw", nil, "", versitygwEnv(), bin,
-			"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
-			"--port", "127.0.0.1:"+strconv.Itoa(port), "--quiet",
-			"posix", dir)
-		if err != nil {
-			return nil, err
-		}
-		err = s.proc.waitReady(ctx, startTimeout, s.ping)
-		if err == nil {
-			return s, nil
-		}
-		_ = s.proc.Stop()
-		var early *exitedEarlyError
-		if attempt < startAttempts && errors.As(err, &early) && early.portTaken() {
-			continue
-		}
-		return nil, fmt.Errorf("devstack: starting versitygw on port %d over %s: %w", port, dir, err)
-	}
+	return StartS3With(ctx, S3Options{Dir: dir})
 }
 
 // versitygwEnv is this process's environment without versitygw's own

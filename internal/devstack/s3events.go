@@ -26,12 +26,8 @@ type S3Options struct {
 	Log io.Writer
 }
 
-// StartS3With starts versitygw as StartS3 does, with options. (A separate
-// function so that StartS3's callers and signature stay as they are.)
+// StartS3With starts versitygw as StartS3 does, with options.
 func StartS3With(ctx context.Context, opts S3Options) (*S3, error) {
-	if opts.EventWebhookURL == "" && opts.Log == nil {
-		return StartS3(ctx, opts.Dir)
-	}
 	tools, err := FindTools()
 	if err != nil {
 		return nil, err
@@ -54,7 +50,7 @@ func StartS3With(ctx context.Context, opts S3Options) (*S3, error) {
 		}
 		s := &S3{
 			Endpoint:  "http://127.0.0.1:" + strconv.Itoa(port),
-			AccessKey: "LI" + strings.ToUpper(randomHex(9)),
+			AccessKey: "LI" + strings.ToUpper(randomHex(9)), // 20 characters, like an AWS key id
 			SecretKey: randomHex(20),
 			Region:    Region,
 			Dir:       dir,
