@@ -749,7 +749,12 @@ func crashAfter(client *dynamodb.Client, n int32) *dynamodb.Client {
 		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
 			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("simulatedCrash",
 				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-					if _, ok := in.Parameters.(*dynamodb.BatchWriteItemInput); ok && calls.Add(1) > n {
+					// Each batch's fate is decided by its own call number, so
+					// that parallel writers cannot fail the first n batches.
+					if _, ok := in.Parameters.(*dynamodb.BatchWriteItemInput); ok {
+						if calls.Add(1) <= n {
+							return next.HandleInitialize(ctx, in)
+						}
 						crashed.Store(true)
 					}
 					if crashed.Load() {
