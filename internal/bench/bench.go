@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -202,6 +203,21 @@ func Run(ctx context.Context, opts Options, log io.Writer) (*Report, error) {
 	}()
 
 	var err error
+	if opts.ProfileDir != "" {
+		// The parent hosts the roll-up's aggregator and stream reader.
+		f, err := os.Create(filepath.Join(opts.ProfileDir, "000-parent.pprof"))
+		if err != nil {
+			return r.report, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return r.report, err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	if r.scratch, err = os.MkdirTemp("", "licenseinsights-bench-"); err != nil {
 		return r.report, err
 	}

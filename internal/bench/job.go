@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,8 +34,17 @@ import (
 
 // Every measured piece of work runs in a child process — this same binary
 // re-executed as `bench job <name>` — so that the operating system accounts
-// for its memory and CPU alone: the parent reads the child's peak resident
-// set (getrusage's ru_maxrss) and CPU times when it has exited. The child
+// for its memory and CPU alone: the child's CPU times come from wait4's
+// rusage when it has exited, its peak resident set from the kernel's
+// high-water mark of its address space (VmHWM in /proc/self/status), which
+// the child reads as its last act.
+//
+// Not from the rusage's ru_maxrss: Go starts children with vfork, so until
+// exec the child runs in the parent's address space, and Linux carries
+// that space's high-water mark into the child's ru_maxrss at exec. Every
+// child then "peaks" at least as high as the parent had grown (measured:
+// a Query loop of 32 MiB reported as 102 MiB once the parent had hosted
+// the roll-up). VmHWM belongs to the address space exec made. The child
 // gets its orders as JSON on standard input and answers with JSON on file
 // descriptor 3; its standard output and error are the functions' own logs
 // and metrics, kept apart so that nothing a handler prints can garble the
@@ -67,14 +77,18 @@ type jobOrder struct {
 type jobAnswer struct {
 	Values map[string]float64 `json:"values"`
 	Error  string             `json:"error,omitempty"`
+	// PeakRSSKiB is the child's VmHWM when it answered.
+	PeakRSSKiB int64 `json:"peakRSSKiB,omitempty"`
 }
 
 // jobResult is a child's answer with what the kernel says about the child.
 type jobResult struct {
 	Values    map[string]float64
-	MaxRSSMiB float64 // peak resident set
-	CPU       float64 // user + system seconds
-	Wall      float64 // seconds from start to exit, process start-up included
+	MaxRSSMiB float64 // peak resident set of the child's own address space
+	// RusageMaxRSSMiB is wait4's ru_maxrss: not used, see above.
+	RusageMaxRSSMiB float64
+	CPU             float64 // user + system seconds
+	Wall            float64 // seconds from start to exit, process start-up included
 }
 
 // jobFunc does one job in the child and returns its measures.
@@ -143,7 +157,11 @@ func RunJob(args []string) int {
 	if err != nil {
 		return reply(jobAnswer{Error: err.Error()})
 	}
-	return reply(jobAnswer{Values: values})
+	peak, err := peakRSSKiB()
+	if err != nil {
+		return reply(jobAnswer{Error: err.Error()})
+	}
+	return reply(jobAnswer{Values: values, PeakRSSKiB: peak})
 }
 
 // job runs one job in a child process, profiled when -profile asks.
@@ -216,12 +234,30 @@ func runJob(ctx context.Context, svc services, name string, params any, profile 
 	if a.Values == nil {
 		return nil, fmt.Errorf("job %s exited without an answer%s", name, logs.indented())
 	}
-	r := &jobResult{Values: a.Values, Wall: wall.Seconds()}
+	r := &jobResult{Values: a.Values, Wall: wall.Seconds(), MaxRSSMiB: float64(a.PeakRSSKiB) / 1024}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.MaxRSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
 		r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		r.RusageMaxRSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
 	}
 	return r, nil
+}
+
+// peakRSSKiB is this process's peak resident set so far: VmHWM, in KiB.
+func peakRSSKiB() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, fmt.Errorf("reading the peak resident set: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("reading the peak resident set from %q: %w", line, err)
+			}
+			return kib, nil
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/self/status")
 }
 
 // jobEnv gives a job its clients, built on first use.

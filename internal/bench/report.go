@@ -123,9 +123,9 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) WriteTable(w io.Writer) error {
 	var b strings.Builder
 	m := r.Machine
-	fmt.Fprintf(&b, "License Insights benchmarks, %s: %d × %s, %.1f GiB, %s; %s; %s; load average %.1f at the start, %.1f at the end; %d runs per figure%s; %s in all.\n\n",
+	fmt.Fprintf(&b, "License Insights benchmarks, %s: %d × %s, %.1f GiB, %s; %s; %s; load average %.1f at the start, %.1f at the end; %s per figure%s; %s in all.\n\n",
 		r.Date.Format("2006-01-02 15:04 MST"), m.Cores, m.CPU, float64(m.MemoryMiB)/1024, m.Kernel, m.Go, m.Java,
-		m.LoadStart, m.LoadEnd, r.Runs, map[bool]string{true: ", 1M-user sizes", false: ""}[r.Large],
+		m.LoadStart, m.LoadEnd, plural(r.Runs, "run"), map[bool]string{true: ", 1M-user sizes", false: ""}[r.Large],
 		time.Duration(r.Seconds*float64(time.Second)).Round(time.Second))
 	if r.Smoke {
 		b.WriteString("SMOKE RUN: tiny sizes to check the harness; these numbers mean nothing.\n\n")
@@ -195,4 +195,12 @@ func format(v float64, unit string, digits int) string {
 // formatValue writes one value at the precision a Stat of it would get.
 func formatValue(v float64, unit string) string {
 	return format(v, unit, decimals(Stat{Median: v, Min: v, Max: v}))
+}
+
+// plural is "1 run" or "3 runs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
