@@ -34,7 +34,10 @@ import (
 // The reference is a bare BatchWriteItem loop on 4 workers (as many as
 // the store uses) writing the very same user items (store.UserItem, with
 // the entitled flags Compute gives), encoded before the clock starts: what
-// DynamoDB Local can take, the ceiling of any ingest.
+// DynamoDB Local can take, the ceiling of any ingest. The same loop also
+// writes into a table with the same keys but no indexes and no stream
+// (benchBareTable), which is the raw ceiling of DynamoDB Local: the gap
+// between the two is what the local engine pays for the table's design.
 
 const (
 	jobIngest     = "ingest"
@@ -191,6 +194,8 @@ type batchWriteParams struct {
 	Customer string `json:"customer"` // where the items go (not the generated customer's id)
 	Users    int    `json:"users"`
 	Workers  int    `json:"workers"`
+	// Table is where to write; empty is the bench table.
+	Table string `json:"table,omitempty"`
 }
 
 func batchWriteJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[string]float64, error) {
@@ -233,9 +238,13 @@ func batchWriteJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[s
 		}
 	}
 
+	table := env.services.Table
+	if p.Table != "" {
+		table = p.Table
+	}
 	callsBefore := env.Calls()
 	start := time.Now()
-	if err := batchWrite(ctx, env.DynamoDB(), env.services.Table, items, p.Workers); err != nil {
+	if err := batchWrite(ctx, env.DynamoDB(), table, items, p.Workers); err != nil {
 		return nil, err
 	}
 	elapsed := time.Since(start)
@@ -295,7 +304,7 @@ func benchIngest(ctx context.Context, r *runner) ([]Figure, error) {
 		if err != nil {
 			return out, err
 		}
-		var secs, rate, rss, cpu, calls, refSecs, refRate, refCPU []float64
+		var secs, rate, rss, cpu, calls, refSecs, refRate, refCPU, bareRate []float64
 		for i := range r.opts.Runs {
 			tenant := fmt.Sprintf("ingest-%s-r%d", count(n), i+1)
 			uploadID, key, err := r.stageUpload(ctx, tenant, spec.ID, string(portfoliogen.KindSnapshot), doc)
@@ -321,6 +330,15 @@ func benchIngest(ctx context.Context, r *runner) ([]Figure, error) {
 			refSecs, refRate, refCPU = append(refSecs, s), append(refRate, users/s), append(refCPU, ref.CPU)
 			r.progress("ingest", "%s users, run %d/%d: plain BatchWriteItem loop %.1f s, %.0f items/s, CPU %.1f s (generating and encoding the items included)",
 				count(n), i+1, r.opts.Runs, s, users/s, ref.CPU)
+
+			bare, err := r.job(ctx, jobBatchWrite, batchWriteParams{Tenant: tenant, Customer: spec.ID, Users: n, Workers: 4, Table: benchBareTable})
+			if err != nil {
+				return out, err
+			}
+			s, users = bare.Values["seconds"], bare.Values["users"]
+			bareRate = append(bareRate, users/s)
+			r.progress("ingest", "%s users, run %d/%d: the same loop into a bare table (keys only) %.1f s, %.0f items/s",
+				count(n), i+1, r.opts.Runs, s, users/s)
 		}
 		c := count(n) + " users"
 		const name = "ingest one customer (snapshot upload)"
@@ -328,6 +346,7 @@ func benchIngest(ctx context.Context, r *runner) ([]Figure, error) {
 		out = append(out,
 			figure(name, c, "time", "s", secs).against(ref, refSecs),
 			figure(name, c, "user rows written", "items/s", rate).against(ref, refRate),
+			figure(name, c, "user rows written", "items/s", rate).against(ref+", into a bare table (keys only: no indexes, no stream)", bareRate),
 			figure(name, c, "peak RSS", "MiB", rss),
 			figure(name, c, "CPU time of the process", "s", cpu).against(ref+" (whole process)", refCPU),
 			figure(name, c, "AWS calls", "calls", calls),
