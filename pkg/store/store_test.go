@@ -397,6 +397,56 @@ func TestUsersPerGenerationAndDelete(t *testing.T) {
 	}
 }
 
+// The shards are read several at once, yet the rows must reach the caller
+// shard by shard and in key order within a shard, every one exactly once;
+// a caller's error or a cancelled context must stop the readers.
+func TestGenerationUsersInShardOrder(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	tn := tenant(t, "p")
+	const shards = 3*readAhead + 1
+	users, entitled := manyUsers(600, "o")
+	if err := s.WriteUsers(ctx, tn, "c", 1, shards, users, entitled); err != nil {
+		t.Fatal(err)
+	}
+	var rows []UserRow
+	if err := s.GenerationUsers(ctx, tn, "c", 1, shards, func(r UserRow) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, rows, users, entitled)
+	for i := 1; i < len(rows); i++ {
+		a, b := rows[i-1].User.Key, rows[i].User.Key
+		sa, sb := ShardOf(a, shards), ShardOf(b, shards)
+		if sa > sb || sa == sb && a >= b {
+			t.Fatalf("row %d (%q, shard %d) after %q (shard %d): want shard order, then key order", i, b, sb, a, sa)
+		}
+	}
+
+	stop := errors.New("enough")
+	seen := 0
+	err := s.GenerationUsers(ctx, tn, "c", 1, shards, func(UserRow) error {
+		if seen++; seen == 100 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || seen != 100 {
+		t.Errorf("caller stopping at row 100: error %v after %d rows, want %v after 100", err, seen, stop)
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	seen = 0
+	err = s.GenerationUsers(cancelled, tn, "c", 1, shards, func(UserRow) error {
+		if seen++; seen == 10 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("context cancelled at row 10: error %v after %d rows, want %v", err, seen, context.Canceled)
+	}
+}
+
 func TestWriteUsersRefusesBadInput(t *testing.T) {
 	ctx := context.Background()
 	s, client := newStore(t)

@@ -315,34 +315,81 @@ func (s *Store) Users(ctx context.Context, t license.Tenant, customerID string, 
 	return nil
 }
 
-// GenerationUsers streams the rows of one generation, shard by shard, with
-// strongly consistent reads (rows are written just before the flip).
+// readAhead is how many shards GenerationUsers reads at once. The rows
+// still reach the caller in shard order; reading ahead overlaps the reads'
+// latency with the caller's own work on the rows (an export encodes and
+// uploads CSV meanwhile), and each shard is a partition of its own.
+const readAhead = 4
+
+// usersPage is one Query page of a shard, decoded, or what stopped it.
+type usersPage struct {
+	rows []UserRow
+	err  error
+}
+
+// GenerationUsers streams the rows of one generation, shard by shard (in
+// key order within a shard), with strongly consistent reads (rows are
+// written just before the flip). Up to readAhead shards are read at once,
+// a page or two ahead of fn, so memory stays bounded by a few pages.
 // Generation 0 (none yet) has no rows.
 func (s *Store) GenerationUsers(ctx context.Context, t license.Tenant, customerID string, gen int64, shards int, fn func(UserRow) error) error {
 	if gen == 0 {
 		return nil
 	}
-	for shard := range shards {
-		pk, err := GenerationPK(t, customerID, gen, shard)
-		if err != nil {
+	pks := make([]string, shards)
+	for shard := range pks {
+		var err error
+		if pks[shard], err = GenerationPK(t, customerID, gen, shard); err != nil {
 			return err
 		}
-		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-			TableName:                 &s.table,
-			KeyConditionExpression:    aws.String("PK = :pk"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-			ConsistentRead:            aws.Bool(true),
-		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return fmt.Errorf("reading users of %s: %w", pk, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+
+	pages := make([]chan usersPage, shards)
+	for i := range pages {
+		pages[i] = make(chan usersPage, 1)
+	}
+	// A reader holds its slot until its shard is read; the caller takes
+	// shards in order, so the one it waits on always has a reader.
+	slots := make(chan struct{}, readAhead)
+	wg.Go(func() {
+		for shard, pk := range pks {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
-			for _, item := range page.Items {
-				row, err := decodeUser(item)
-				if err != nil {
+			wg.Go(func() {
+				defer func() { <-slots }()
+				defer close(pages[shard])
+				s.readUserPartition(ctx, pk, pages[shard])
+			})
+		}
+	})
+
+	for _, shard := range pages {
+		for {
+			var page usersPage
+			var more bool
+			select {
+			case page, more = <-shard:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if !more {
+				// A reader also stops early when the context ends: a
+				// shard closed then may lack rows.
+				if err := ctx.Err(); err != nil {
 					return err
 				}
+				break
+			}
+			if page.err != nil {
+				return page.err
+			}
+			for _, row := range page.rows {
 				if err := fn(row); err != nil {
 					return err
 				}
@@ -350,6 +397,44 @@ func (s *Store) GenerationUsers(ctx context.Context, t license.Tenant, customerI
 		}
 	}
 	return nil
+}
+
+// readUserPartition sends the decoded pages of one user partition to out, then
+// stops; the first error is its last page.
+func (s *Store) readUserPartition(ctx context.Context, pk string, out chan<- usersPage) {
+	send := func(p usersPage) bool {
+		select {
+		case out <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			send(usersPage{err: fmt.Errorf("reading users of %s: %w", pk, err)})
+			return
+		}
+		rows := make([]UserRow, 0, len(page.Items))
+		for _, item := range page.Items {
+			row, err := decodeUser(item)
+			if err != nil {
+				send(usersPage{err: err})
+				return
+			}
+			rows = append(rows, row)
+		}
+		if !send(usersPage{rows: rows}) {
+			return
+		}
+	}
 }
 
 // DeleteGenerations deletes the user rows of generations from…to-1. Their
