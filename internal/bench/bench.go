@@ -34,6 +34,9 @@ import (
 type Options struct {
 	Runs  int  // runs per figure
 	Large bool // add the million-user sizes
+	// LargeRuns is the runs of each million-user figure (a run of the
+	// 1M-user ingest and its references takes about 25 minutes here).
+	LargeRuns int
 	// Smoke shrinks every size to check the harness itself in a minute or
 	// two; its numbers mean nothing.
 	Smoke bool
@@ -88,6 +91,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	runs := fs.Int("runs", 3, "runs per figure; each figure is their median, with min and max")
 	large := fs.Bool("large", false, "add the 1M-user sizes (ingest, export); takes much longer")
+	largeRuns := fs.Int("large-runs", 1, "runs of each 1M-user figure (with -large)")
 	smoke := fs.Bool("smoke", false, "tiny sizes, to check the harness itself (the numbers mean nothing)")
 	out := fs.String("out", "bench-results.json", "where to write the results as JSON")
 	profile := fs.String("profile", "", "write a CPU profile of every measured child process into this directory")
@@ -103,11 +107,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if *runs < 1 {
-		fmt.Fprintf(stderr, "bench: -runs must be at least 1, not %d\n", *runs)
+	if *runs < 1 || *largeRuns < 1 {
+		fmt.Fprintf(stderr, "bench: -runs and -large-runs must be at least 1, not %d and %d\n", *runs, *largeRuns)
 		return 2
 	}
-	opts := Options{Runs: *runs, Large: *large, Smoke: *smoke, Out: *out}
+	opts := Options{Runs: *runs, Large: *large, LargeRuns: *largeRuns, Smoke: *smoke, Out: *out}
 	if *profile != "" {
 		dir, err := filepath.Abs(*profile)
 		if err == nil {
@@ -197,6 +201,9 @@ func Run(ctx context.Context, opts Options, log io.Writer) (*Report, error) {
 
 	r := &runner{opts: opts, log: log, start: time.Now(), ingested: map[int]ingestedCustomer{}}
 	r.report = &Report{Date: r.start.UTC(), Machine: describeMachine(), Runs: opts.Runs, Large: opts.Large, Smoke: opts.Smoke}
+	if opts.Large {
+		r.report.LargeRuns = opts.LargeRuns
+	}
 	defer func() {
 		r.report.Seconds = time.Since(r.start).Seconds()
 		r.report.Machine.LoadEnd = loadAverage()
@@ -297,6 +304,14 @@ func (r *runner) ingestSizes() []int {
 		return []int{10_000, 100_000, 1_000_000}
 	}
 	return []int{10_000, 100_000}
+}
+
+// runsOf is how many runs a figure of n users gets.
+func (r *runner) runsOf(n int) int {
+	if n >= 1_000_000 && r.opts.LargeRuns > 0 {
+		return r.opts.LargeRuns
+	}
+	return r.opts.Runs
 }
 
 func (r *runner) exportSizes() []int {

@@ -144,7 +144,7 @@ func benchExport(ctx context.Context, r *runner) ([]Figure, error) {
 			return out, err
 		}
 		var rate, rss, cpu, size, refRate, refRSS, refCPU []float64
-		for i := range r.opts.Runs {
+		for i := range r.runsOf(n) {
 			now := time.Now().UTC()
 			job := store.ExportJob{ID: store.NewExportID(now), Dataset: "users", CustomerID: c.Customer, Format: "csv", CreatedAt: now}
 			if err := st.CreateExport(ctx, t, job); err != nil {
@@ -160,7 +160,7 @@ func benchExport(ctx context.Context, r *runner) ([]Figure, error) {
 			}
 			rate, rss, cpu, size = append(rate, v["rows"]/v["seconds"]), append(rss, res.MaxRSSMiB), append(cpu, res.CPU), append(size, v["bytes"])
 			r.progress("export", "%s rows, run %d/%d: %.1f s, %.0f rows/s, %s of CSV, peak RSS %.0f MiB, CPU %.1f s, %.0f calls",
-				count(n), i+1, r.opts.Runs, v["seconds"], v["rows"]/v["seconds"], formatValue(v["bytes"], "bytes"), res.MaxRSSMiB, res.CPU, v["calls"])
+				count(n), i+1, r.runsOf(n), v["seconds"], v["rows"]/v["seconds"], formatValue(v["bytes"], "bytes"), res.MaxRSSMiB, res.CPU, v["calls"])
 
 			ref, err := r.job(ctx, jobQueryCount, queryCountParams{Tenant: c.Tenant, Customer: c.Customer})
 			if err != nil {
@@ -172,7 +172,7 @@ func benchExport(ctx context.Context, r *runner) ([]Figure, error) {
 			}
 			refRate, refRSS, refCPU = append(refRate, v["rows"]/v["seconds"]), append(refRSS, ref.MaxRSSMiB), append(refCPU, ref.CPU)
 			r.progress("export", "%s rows, run %d/%d: plain Query loop %.1f s, %.0f rows/s, peak RSS %.0f MiB, CPU %.1f s",
-				count(n), i+1, r.opts.Runs, v["seconds"], v["rows"]/v["seconds"], ref.MaxRSSMiB, ref.CPU)
+				count(n), i+1, r.runsOf(n), v["seconds"], v["rows"]/v["seconds"], ref.MaxRSSMiB, ref.CPU)
 		}
 		cas := count(n) + " user rows"
 		const name = "export users (CSV to S3)"

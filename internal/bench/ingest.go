@@ -305,7 +305,7 @@ func benchIngest(ctx context.Context, r *runner) ([]Figure, error) {
 			return out, err
 		}
 		var secs, rate, rss, cpu, calls, refSecs, refRate, refCPU, bareRate []float64
-		for i := range r.opts.Runs {
+		for i := range r.runsOf(n) {
 			tenant := fmt.Sprintf("ingest-%s-r%d", count(n), i+1)
 			uploadID, key, err := r.stageUpload(ctx, tenant, spec.ID, string(portfoliogen.KindSnapshot), doc)
 			if err != nil {
@@ -319,7 +319,7 @@ func benchIngest(ctx context.Context, r *runner) ([]Figure, error) {
 			secs, rate, rss, calls = append(secs, s), append(rate, users/s), append(rss, res.MaxRSSMiB), append(calls, res.Values["calls"])
 			cpu = append(cpu, res.CPU)
 			r.progress("ingest", "%s users, run %d/%d: %.1f s, %.0f users/s, peak RSS %.0f MiB, CPU %.1f s, %.0f calls",
-				count(n), i+1, r.opts.Runs, s, users/s, res.MaxRSSMiB, res.CPU, res.Values["calls"])
+				count(n), i+1, r.runsOf(n), s, users/s, res.MaxRSSMiB, res.CPU, res.Values["calls"])
 			r.ingested[n] = ingestedCustomer{Tenant: tenant, Customer: spec.ID, Users: n}
 
 			ref, err := r.job(ctx, jobBatchWrite, batchWriteParams{Tenant: tenant, Customer: spec.ID + "-reference", Users: n, Workers: 4})
@@ -329,7 +329,7 @@ func benchIngest(ctx context.Context, r *runner) ([]Figure, error) {
 			s, users = ref.Values["seconds"], ref.Values["users"]
 			refSecs, refRate, refCPU = append(refSecs, s), append(refRate, users/s), append(refCPU, ref.CPU)
 			r.progress("ingest", "%s users, run %d/%d: plain BatchWriteItem loop %.1f s, %.0f items/s, CPU %.1f s (generating and encoding the items included)",
-				count(n), i+1, r.opts.Runs, s, users/s, ref.CPU)
+				count(n), i+1, r.runsOf(n), s, users/s, ref.CPU)
 
 			bare, err := r.job(ctx, jobBatchWrite, batchWriteParams{Tenant: tenant, Customer: spec.ID, Users: n, Workers: 4, Table: benchBareTable})
 			if err != nil {
@@ -338,7 +338,7 @@ func benchIngest(ctx context.Context, r *runner) ([]Figure, error) {
 			s, users = bare.Values["seconds"], bare.Values["users"]
 			bareRate = append(bareRate, users/s)
 			r.progress("ingest", "%s users, run %d/%d: the same loop into a bare table (keys only) %.1f s, %.0f items/s",
-				count(n), i+1, r.opts.Runs, s, users/s)
+				count(n), i+1, r.runsOf(n), s, users/s)
 		}
 		c := count(n) + " users"
 		const name = "ingest one customer (snapshot upload)"

@@ -98,15 +98,17 @@ type Machine struct {
 
 // Report is one run of the harness.
 type Report struct {
-	Date     time.Time `json:"date"`
-	Machine  Machine   `json:"machine"`
-	Runs     int       `json:"runs"`
-	Large    bool      `json:"large"`
-	Smoke    bool      `json:"smoke,omitempty"` // tiny sizes: the numbers mean nothing
-	Seconds  float64   `json:"seconds"`         // the whole run, start-up included
-	Figures  []Figure  `json:"figures"`
-	Failures []string  `json:"failures,omitempty"` // paths that could not be measured, and why
-	Notes    []string  `json:"notes,omitempty"`
+	Date    time.Time `json:"date"`
+	Machine Machine   `json:"machine"`
+	Runs    int       `json:"runs"`
+	Large   bool      `json:"large"`
+	// LargeRuns is the runs of each 1M-user figure (with Large).
+	LargeRuns int      `json:"largeRuns,omitempty"`
+	Smoke     bool     `json:"smoke,omitempty"` // tiny sizes: the numbers mean nothing
+	Seconds   float64  `json:"seconds"`         // the whole run, start-up included
+	Figures   []Figure `json:"figures"`
+	Failures  []string `json:"failures,omitempty"` // paths that could not be measured, and why
+	Notes     []string `json:"notes,omitempty"`
 }
 
 // WriteJSON writes the report to path.
@@ -125,7 +127,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	m := r.Machine
 	fmt.Fprintf(&b, "License Insights benchmarks, %s: %d × %s, %.1f GiB, %s; %s; %s; load average %.1f at the start, %.1f at the end; %s per figure%s; %s in all.\n\n",
 		r.Date.Format("2006-01-02 15:04 MST"), m.Cores, m.CPU, float64(m.MemoryMiB)/1024, m.Kernel, m.Go, m.Java,
-		m.LoadStart, m.LoadEnd, plural(r.Runs, "run"), map[bool]string{true: ", 1M-user sizes", false: ""}[r.Large],
+		m.LoadStart, m.LoadEnd, plural(r.Runs, "run"), largeSizes(r),
 		time.Duration(r.Seconds*float64(time.Second)).Round(time.Second))
 	if r.Smoke {
 		b.WriteString("SMOKE RUN: tiny sizes to check the harness; these numbers mean nothing.\n\n")
@@ -195,6 +197,14 @@ func format(v float64, unit string, digits int) string {
 // formatValue writes one value at the precision a Stat of it would get.
 func formatValue(v float64, unit string) string {
 	return format(v, unit, decimals(Stat{Median: v, Min: v, Max: v}))
+}
+
+// largeSizes says whether the run has the 1M-user sizes, and their runs.
+func largeSizes(r *Report) string {
+	if !r.Large {
+		return ""
+	}
+	return fmt.Sprintf(" (%s per 1M-user figure)", plural(r.LargeRuns, "run"))
 }
 
 // plural is "1 run" or "3 runs".
