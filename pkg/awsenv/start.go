@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
@@ -21,6 +22,13 @@ func Start(function string, newHandler NewFunc) {
 	fail := func(stage string, err error) {
 		slog.Error("start-up failed", "stage", stage, "error", err.Error())
 		os.Exit(1)
+	}
+	limit, set, err := memoryLimit(os.Getenv)
+	if err != nil {
+		fail("memory limit", err)
+	}
+	if set {
+		debug.SetMemoryLimit(limit)
 	}
 	env, err := Load(context.Background())
 	if err != nil {
