@@ -204,13 +204,16 @@ func (h *Handler) createUpload(ctx context.Context, r *api.Request) (api.Respons
 	if err := license.ValidCustomerID(req.CustomerID); err != nil {
 		return api.Response{}, api.BadRequest(err.Error(), api.Detail{Field: "customerId", Value: req.CustomerID})
 	}
-	if _, err := kindParam(req.Kind); err != nil {
+	// Stored as parsed (trimmed, lower case): the upload's status echoes
+	// it, and must show one of the kinds, not the caller's spelling.
+	kind, err := kindParam(req.Kind)
+	if err != nil {
 		return api.Response{}, err
 	}
 	now := h.now().UTC()
 	id := newID(now)
 	if err := h.store.CreateUpload(ctx, r.Tenant, store.Upload{
-		ID: id, CustomerID: req.CustomerID, Kind: req.Kind, SkipInvalid: req.SkipInvalid, CreatedAt: now,
+		ID: id, CustomerID: req.CustomerID, Kind: string(kind), SkipInvalid: req.SkipInvalid, CreatedAt: now,
 	}); err != nil {
 		return api.Response{}, err
 	}

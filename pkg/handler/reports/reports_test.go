@@ -159,7 +159,9 @@ func mustTenant(t *testing.T, id string) license.Tenant {
 // would emit (twice, as at-least-once delivery may), and reads the outcome.
 func TestUploadFlow(t *testing.T) {
 	h, st := newHandler(t)
-	status, body := call(t, h, "acme", "writer", "POST", "/v1/uploads", nil, nil, `{"customerId":"fabrikam","kind":"snapshot"}`)
+	// The kind as a person might type it: the upload keeps the kind it
+	// names.
+	status, body := call(t, h, "acme", "writer", "POST", "/v1/uploads", nil, nil, `{"customerId":"fabrikam","kind":" Snapshot "}`)
 	if status != 201 || body["status"] != "pending" || body["method"] != "PUT" {
 		t.Fatalf("create upload: %d %v", status, body)
 	}
@@ -186,7 +188,7 @@ func TestUploadFlow(t *testing.T) {
 	resp.Body.Close()
 
 	// Before the object's event: pending. Another tenant: 404.
-	if status, body = call(t, h, "acme", "reader", "GET", "/v1/uploads/{uploadId}", map[string]string{"uploadId": id}, nil, ""); status != 200 || body["status"] != "pending" {
+	if status, body = call(t, h, "acme", "reader", "GET", "/v1/uploads/{uploadId}", map[string]string{"uploadId": id}, nil, ""); status != 200 || body["status"] != "pending" || body["kind"] != "snapshot" {
 		t.Fatalf("pending: %d %v", status, body)
 	}
 	if status, _ = call(t, h, "other", "reader", "GET", "/v1/uploads/{uploadId}", map[string]string{"uploadId": id}, nil, ""); status != 404 {
