@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -192,11 +191,7 @@ func TestProxyEvent(t *testing.T) {
 
 // A function without a sample event gets one made from the template.
 func TestFirstEventFallbacks(t *testing.T) {
-	root, err := devstack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := devstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	tmpl, err := devstack.RepoTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,6 +86,15 @@ type EventBridgeSource struct {
 	// Pattern is the event pattern, with intrinsic functions in long form
 	// ({"Ref": "DataBucket"}); ResolveRefs substitutes them.
 	Pattern map[string]any
+}
+
+// RepoTemplate loads the repository's own template.yaml.
+func RepoTemplate() (*Template, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	return LoadTemplate(filepath.Join(root, "template.yaml"))
 }
 
 // LoadTemplate reads and checks a SAM template.

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -365,11 +364,7 @@ func cases() map[string]routeCase {
 // templateRoutes reads the routes of the repository's template.yaml.
 func templateRoutes(t *testing.T) []devstack.Route {
 	t.Helper()
-	root, err := devstack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := devstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	tmpl, err := devstack.RepoTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
