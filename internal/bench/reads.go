@@ -144,7 +144,7 @@ func truncate(s string, n int) string {
 func readPair(ctx context.Context, r *runner, pathName, function, cas, refName string, a, b readTarget, requests int) ([]Figure, error) {
 	var aMed, aP99, bMed, bP99, aCalls, bCalls []float64
 	for i := range r.opts.Runs {
-		res, err := r.job(ctx, jobReads, readsParams{Function: function, Targets: []readTarget{a, b}, Requests: requests, Warmup: 20})
+		res, err := r.job(ctx, jobReads, readsParams{Function: function, Targets: []readTarget{a, b}, Requests: requests, Warmup: min(20, requests/5+1)})
 		if err != nil {
 			return nil, err
 		}
