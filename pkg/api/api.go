@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
 )
@@ -226,4 +227,18 @@ func Caller(ev events.APIGatewayProxyRequest) (license.Tenant, Role, error) {
 		return license.Tenant{}, "", &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "the token carries no known role (reader or writer)"}
 	}
 	return t, role, nil
+}
+
+// Routed is what an API function's handler offers: its router.
+type Routed interface{ Router() *Router }
+
+// LambdaHandler is the Lambda handler of an API function: h's router
+// behind API Gateway's proxy events. It takes a constructor's results as
+// they come, so that a function's New is `return
+// api.LambdaHandler(NewHandler(env, cfg))`.
+func LambdaHandler[H Routed](h H, err error) (lambda.Handler, error) {
+	if err != nil {
+		return nil, err
+	}
+	return lambda.NewHandler(h.Router().Handle), nil
 }

@@ -49,11 +49,7 @@ type Handler struct {
 
 // New is the InsightsFunction's Lambda handler.
 func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
-	h, err := NewHandler(env, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(h.router.Handle), nil
+	return api.LambdaHandler(NewHandler(env, cfg))
 }
 
 // NewHandler builds the Handler (the local stack and tests reach its router).

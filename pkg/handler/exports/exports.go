@@ -46,11 +46,7 @@ type Handler struct {
 
 // New is the ExportFunction's Lambda handler.
 func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
-	h, err := NewHandler(env, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(h.router.Handle), nil
+	return api.LambdaHandler(NewHandler(env, cfg))
 }
 
 // NewHandler builds the Handler (tests and the local stack reach its parts).
