@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licenseinsights/licenseinsights/internal/apitest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
 	"github.com/licenseinsights/licenseinsights/internal/openapi"
@@ -403,16 +404,7 @@ func (e *env) send(t *testing.T, token, method, target string, body []byte) resp
 
 func (e *env) fetch(t *testing.T, req *http.Request) response {
 	t.Helper()
-	resp, err := e.http.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL, err)
-	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return response(apitest.Do(t, e.http, req))
 }
 
 // do sends c to route ("METHOD /path" as template.yaml writes it) and
@@ -1397,26 +1389,12 @@ func unprovokable(status int, c routeCase) string {
 // ---------------------------------------------------------------------------
 // The tests.
 
-// templateRoutes reads the routes of the repository's template.yaml.
-func templateRoutes(t *testing.T) []devstack.Route {
-	t.Helper()
-	tmpl, err := devstack.RepoTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes := tmpl.Routes()
-	if len(routes) == 0 {
-		t.Fatal("template.yaml declares no API route")
-	}
-	return routes
-}
-
 // TestEveryRouteHasAContractCase fails when template.yaml gains a route
 // without a case here, or loses one a case still names.
 func TestEveryRouteHasAContractCase(t *testing.T) {
 	cs := cases()
 	declared := map[string]bool{}
-	for _, r := range templateRoutes(t) {
+	for _, r := range apitest.Routes(t) {
 		key := r.Method + " " + r.Path
 		declared[key] = true
 		c, ok := cs[key]
@@ -1444,7 +1422,7 @@ func TestEveryRouteHasAContractCase(t *testing.T) {
 // stack cannot give.
 func TestResponsesMatchOpenAPI(t *testing.T) {
 	cs := cases()
-	routes := templateRoutes(t)
+	routes := apitest.Routes(t)
 	begin := time.Now()
 	e := start(t)
 	e.setUp(t)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/apitest"
 )
 
 // routeCase is how the suite attacks one route of template.yaml.
@@ -361,26 +361,12 @@ func cases() map[string]routeCase {
 	}
 }
 
-// templateRoutes reads the routes of the repository's template.yaml.
-func templateRoutes(t *testing.T) []devstack.Route {
-	t.Helper()
-	tmpl, err := devstack.RepoTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes := tmpl.Routes()
-	if len(routes) == 0 {
-		t.Fatal("template.yaml declares no API route")
-	}
-	return routes
-}
-
 // TestEveryRouteHasACrossTenantCase fails when template.yaml gains a route
 // without a case here, or loses one a case still names.
 func TestEveryRouteHasACrossTenantCase(t *testing.T) {
 	cs := cases()
 	declared := map[string]bool{}
-	for _, r := range templateRoutes(t) {
+	for _, r := range apitest.Routes(t) {
 		key := r.Method + " " + r.Path
 		declared[key] = true
 		if _, ok := cs[key]; !ok {
@@ -409,7 +395,7 @@ func TestEveryRouteHasACrossTenantCase(t *testing.T) {
 // read exactly as before B did anything.
 func TestCrossTenant(t *testing.T) {
 	cs := cases()
-	routes := templateRoutes(t)
+	routes := apitest.Routes(t)
 	start := time.Now()
 	w := startWorld(t)
 	w.setUp(t)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licenseinsights/licenseinsights/internal/apitest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
@@ -231,16 +232,7 @@ func (w *world) call(t *testing.T, token, method, target string, body []byte) re
 
 func (w *world) send(t *testing.T, req *http.Request) response {
 	t.Helper()
-	resp, err := w.http.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL, err)
-	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return response(apitest.Do(t, w.http, req))
 }
 
 // asB calls as tenant B's writer and fails the test if the answer shows
