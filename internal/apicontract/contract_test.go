@@ -2,16 +2,12 @@ package apicontract
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,7 +19,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
 	"github.com/licenseinsights/licenseinsights/internal/openapi"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
-	"github.com/licenseinsights/licenseinsights/pkg/observe"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
 
@@ -335,14 +330,7 @@ func start(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Only what goes wrong is worth reading next to a failing assertion
-	// (the failed export and upload below log at error level on purpose).
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	observe.SetMetricsOutput(io.Discard)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	stack, err := localstack.Start(ctx, localstack.Options{
+	stack := apitest.StartStack(t, localstack.Options{
 		Tokens:              tokens,
 		RequireAllFunctions: true,
 		RetryBackoff:        func(int) time.Duration { return 0 },
@@ -354,14 +342,6 @@ func start(t *testing.T) *env {
 			}
 			return ""
 		},
-	})
-	if err != nil {
-		t.Fatalf("starting the local stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Stop(); err != nil {
-			t.Errorf("stopping the local stack: %v", err)
-		}
 	})
 	return &env{
 		stack: stack,
@@ -376,11 +356,7 @@ func start(t *testing.T) *env {
 // trigger have handled everything written so far.
 func (e *env) waitIdle(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	if err := e.stack.WaitIdle(ctx); err != nil {
-		t.Fatalf("waiting for the event sources: %v", err)
-	}
+	apitest.WaitIdle(t, e.stack)
 }
 
 func (e *env) send(t *testing.T, token, method, target string, body []byte) response {

@@ -1,14 +1,21 @@
 // Package apitest holds what the suites that drive the API end to end
-// (internal/tenancytest, internal/apicontract) share: the routes they must
-// each cover, and one way to send a request and keep the whole answer.
+// (internal/tenancytest, internal/apicontract) share: starting and waiting
+// on the local stack, the routes they must each cover, and one way to send
+// a request and keep the whole answer.
 package apitest
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/pkg/observe"
 )
 
 // Routes are the API routes of the repository's template.yaml; a suite
@@ -47,4 +54,40 @@ func Do(t testing.TB, client *http.Client, req *http.Request) Response {
 		t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL, err)
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// StartStack starts the local stack with opts and stops it when the test
+// ends. The functions log every request and emit a metric line per ingest:
+// their logs are cut to warnings and their metrics dropped, so that only
+// what goes wrong shows beside a failing assertion.
+func StartStack(t testing.TB, opts localstack.Options) *localstack.Stack {
+	t.Helper()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	observe.SetMetricsOutput(io.Discard)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	stack, err := localstack.Start(ctx, opts)
+	if err != nil {
+		t.Fatalf("starting the local stack: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := stack.Stop(); err != nil {
+			t.Errorf("stopping the local stack: %v", err)
+		}
+	})
+	for _, step := range stack.Timings {
+		t.Logf("local stack: %s in %v", step.Step, step.Duration.Round(time.Millisecond))
+	}
+	return stack
+}
+
+// WaitIdle waits until the stack's stream consumers (roll-up, export
+// worker) and upload trigger have handled everything written so far.
+func WaitIdle(t testing.TB, stack *localstack.Stack) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := stack.WaitIdle(ctx); err != nil {
+		t.Fatalf("waiting for the event sources: %v", err)
+	}
 }

@@ -2,14 +2,10 @@ package tenancytest
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +13,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
-	"github.com/licenseinsights/licenseinsights/pkg/observe"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
 
@@ -162,29 +157,11 @@ func startWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The functions log every request and emit a metric line per ingest;
-	// only what goes wrong is worth reading next to a failing assertion.
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	observe.SetMetricsOutput(io.Discard)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	stack, err := localstack.Start(ctx, localstack.Options{
+	stack := apitest.StartStack(t, localstack.Options{
 		Tokens:              tokens,
 		RequireAllFunctions: true,
 		RetryBackoff:        func(int) time.Duration { return 0 },
 	})
-	if err != nil {
-		t.Fatalf("starting the local stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := stack.Stop(); err != nil {
-			t.Errorf("stopping the local stack: %v", err)
-		}
-	})
-	for _, step := range stack.Timings {
-		t.Logf("local stack: %s in %v", step.Step, step.Duration.Round(time.Millisecond))
-	}
 	return &world{
 		stack: stack,
 		http:  &http.Client{Timeout: time.Minute},
@@ -196,11 +173,7 @@ func startWorld(t *testing.T) *world {
 // the upload trigger have handled everything written so far.
 func (w *world) waitIdle(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	if err := w.stack.WaitIdle(ctx); err != nil {
-		t.Fatalf("waiting for the event sources: %v", err)
-	}
+	apitest.WaitIdle(t, w.stack)
 }
 
 // response is one answer of the API.
