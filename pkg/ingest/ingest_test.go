@@ -743,17 +743,29 @@ func TestConcurrentIngests(t *testing.T) {
 // through and then fails every call, as if the ingest's Lambda died: not
 // even its clean-up reaches the table.
 func crashAfter(client *dynamodb.Client, n int32) *dynamodb.Client {
-	var calls atomic.Int32
+	var calls, done atomic.Int32
 	var crashed atomic.Bool
+	firstDone := make(chan struct{})
 	return dynamodb.New(client.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
 			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("simulatedCrash",
 				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 					// Each batch's fate is decided by its own call number, so
-					// that parallel writers cannot fail the first n batches.
+					// that parallel writers cannot fail the first n batches;
+					// and the crash waits for those n to land, or its error
+					// would cancel them in flight and leave nothing half
+					// written.
 					if _, ok := in.Parameters.(*dynamodb.BatchWriteItemInput); ok {
 						if calls.Add(1) <= n {
-							return next.HandleInitialize(ctx, in)
+							out, md, err := next.HandleInitialize(ctx, in)
+							if done.Add(1) == n {
+								close(firstDone)
+							}
+							return out, md, err
+						}
+						select {
+						case <-firstDone:
+						case <-ctx.Done():
 						}
 						crashed.Store(true)
 					}
