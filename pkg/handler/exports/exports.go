@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
@@ -75,11 +74,6 @@ func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
 
 // Router is the API part.
 func (h *Handler) Router() *api.Router { return h.router }
-
-// Handle is the Lambda handler function.
-func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	return h.router.Handle(ctx, ev)
-}
 
 // createRequest is POST /v1/exports's body. Pointers tell a missing field
 // from an empty one.
