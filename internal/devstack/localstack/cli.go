@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
+	"github.com/licenseinsights/licenseinsights/pkg/web"
 )
 
 // Environment variables of `make run`: SPEC §7's, and two that size the
@@ -110,6 +112,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		Dir:                 dir,
 		Log:                 log,
 		ServiceLog:          logFile,
+		Web:                 dashboard(),
 	})
 	if err != nil {
 		return err
@@ -151,6 +154,7 @@ func printEndpoints(w io.Writer, s *Stack, logPath string) {
 		fmt.Fprintf(w, "  %-16s %s\n", label, fmt.Sprintf(format, args...))
 	}
 	row("API", "%s  (every route of template.yaml)", s.APIURL)
+	row("dashboard", "%s/  (sign in with a token below)", s.APIURL)
 	for _, t := range s.Tokens {
 		role := "writer"
 		if t.Role == api.RoleReader {
@@ -262,4 +266,14 @@ func intEnv(getenv func(string) string, name string, def, lo, hi int) (int, erro
 		return 0, fmt.Errorf("%s=%q: want a whole number from %d to %d", name, s, lo, hi)
 	}
 	return n, nil
+}
+
+// dashboard serves the built dashboard (web/dist) with a local sign-in:
+// a token of LOCAL_API_TOKENS typed into the page.
+func dashboard() http.Handler {
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		root = "."
+	}
+	return web.Handler(web.Dir(root), web.Config{Auth: "local"})
 }

@@ -94,6 +94,10 @@ type Options struct {
 	// RetryBackoff, when set, replaces the pauses between retries of
 	// failed deliveries (tests make them 0).
 	RetryBackoff func(attempt int) time.Duration
+	// Web, when set, serves every path outside /v1 on the API's address
+	// (the dashboard, pkg/web), as CloudFront does in front of the API in
+	// AWS.
+	Web http.Handler
 }
 
 // Stack is a running local system.
@@ -258,7 +262,14 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("localstack: the API cannot listen on %s: %w (set API_PORT to another port)", apiAddr, err)
 	}
 	s.APIURL = "http://" + apiListener.Addr().String()
-	s.api = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second}
+	var handler http.Handler = s.gateway
+	if opts.Web != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/v1/", s.gateway)
+		mux.Handle("/", opts.Web)
+		handler = mux
+	}
+	s.api = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.api.Serve(apiListener) }()
 
 	if err := s.startStreams(ctx, life, tmpl, dynamo, opts, refs); err != nil {
