@@ -22,7 +22,7 @@ NODE_TOOLS := tools/node_modules/.package-lock.json
 # The cfn-lint this project is checked with; installed only when missing.
 CFN_LINT_VERSION := 1.51.0
 
-.PHONY: tools build lint test run events-test bench clean FORCE
+.PHONY: tools build lint test run web events-test bench clean FORCE
 
 ## tools: install the pinned local tools (quick when already installed)
 tools: $(NODE_TOOLS) $(GO_TOOLS)
@@ -32,6 +32,22 @@ tools: $(NODE_TOOLS) $(GO_TOOLS)
 $(NODE_TOOLS): tools/package-lock.json tools/package.json
 	npm ci --prefix tools --no-audit --no-fund
 	touch $@
+
+# The dashboard's toolchain (esbuild, TypeScript, Preact, Chart.js,
+# puppeteer-core, axe-core), pinned by web/package-lock.json.
+WEB_NODE := web/node_modules/.package-lock.json
+WEB_SRC := $(shell find web/src -type f) web/build.mjs web/tsconfig.json
+
+$(WEB_NODE): web/package-lock.json web/package.json
+	npm ci --prefix web --no-audit --no-fund
+	touch $@
+
+## web: type-check and bundle the dashboard into web/dist (served at / by `make run`)
+web: web/dist/index.html
+
+web/dist/index.html: $(WEB_NODE) $(WEB_SRC)
+	web/node_modules/.bin/tsc -p web
+	node web/build.mjs
 
 # One go build for the three binaries: they share most of their build.
 $(GO_TOOLS) &: tools/go.mod tools/go.sum
@@ -83,14 +99,14 @@ lint: $(GO_TOOLS)
 	fi
 	PATH="$$PATH:$$(python3 -m site --user-base)/bin" cfn-lint template.yaml
 
-## test: tools, lint, then every test (integration tests start their own DynamoDB Local and S3 server)
-test: tools lint
+## test: tools, lint, then every test (integration tests start their own DynamoDB Local and S3 server; the dashboard's in headless chromium)
+test: tools web lint
 	$(GO) test -count=1 ./...
 
 ## run: the whole system locally (API on http://127.0.0.1:3000; API_PORT, LOCAL_API_TOKENS, DEMO_DATA=0)
 # Ctrl-C stops every process it started. The binary is built first so that
 # the signal reaches it directly rather than through `go run`.
-run: tools
+run: tools web
 	$(GO) build -o .tools/devstack ./cmd/devstack
 	exec .tools/devstack
 
@@ -105,4 +121,4 @@ bench: tools
 	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 clean:
-	rm -rf .build
+	rm -rf .build web/dist

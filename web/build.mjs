@@ -33,10 +33,12 @@ const result = await esbuild.build({
 });
 
 let js = "", css = "";
+// Dynamic imports (the Entra chunk) are entry points too: pick main's.
 for (const [file, out] of Object.entries(result.metafile.outputs)) {
-  if (out.entryPoint && file.endsWith(".js")) js = relative(dist, join(process.cwd(), file));
-  if (out.entryPoint && file.endsWith(".css")) css = relative(dist, join(process.cwd(), file));
-  if (!out.entryPoint && file.endsWith(".css") && !css) css = relative(dist, join(process.cwd(), file));
+  if (out.entryPoint?.endsWith("src/main.tsx") && file.endsWith(".js")) {
+    js = relative(dist, join(process.cwd(), file));
+    if (out.cssBundle) css = relative(dist, join(process.cwd(), out.cssBundle));
+  }
 }
 if (!js) throw new Error("build: no JavaScript bundle was written");
 const html = readFileSync(join(here, "src/index.html"), "utf8")

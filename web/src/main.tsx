@@ -142,6 +142,10 @@ function SignIn({ config, message, onSignedIn }: { config: Config; message?: str
 }
 
 loadConfig().then(
-  (config) => render(<App config={config} />, document.getElementById("app")!),
+  (config) => {
+    const root = document.getElementById("app")!;
+    root.textContent = ""; // the static "Loading…" of index.html
+    render(<App config={config} />, root);
+  },
   (e) => { document.getElementById("app")!.textContent = String(e.message ?? e); },
 );
