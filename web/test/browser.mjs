@@ -74,7 +74,7 @@ async function newPage({ lang = "en", viewport = { width: 1366, height: 768 }, t
   await page.evaluateOnNewDocument((l, t) => {
     // The browser's language, as navigator.languages reports it.
     Object.defineProperty(navigator, "languages", { get: () => (l === "fr" ? ["fr-FR", "fr"] : ["en-GB", "en"]) });
-    if (t && !sessionStorage.getItem("li.token")) sessionStorage.setItem("li.token", t);
+    if (t && location.protocol === "http:" && !sessionStorage.getItem("li.token")) sessionStorage.setItem("li.token", t);
   }, lang, token);
   return page;
 }
@@ -84,6 +84,10 @@ function noProblems(page, allowed = []) {
   assert(left.length === 0, "unexpected browser problems:\n  " + left.join("\n  "));
 }
 async function open(page, hash, ready) {
+  // A hash change alone would keep the previous page's elements until the
+  // new answer arrives, and `ready` could match those: load afresh
+  // (sessionStorage stays with the tab).
+  if (page.url().startsWith(BASE)) await page.goto("about:blank");
   await page.goto(`${BASE}/#${hash}`, { waitUntil: "load" });
   await page.waitForSelector(ready, { timeout: 10000 });
 }
@@ -202,7 +206,7 @@ await check("customers: band filter, paging and name search", async () => {
   const all = await api("/v1/customers?sort=name&limit=500");
   if (all.items.length > 20) {
     await open(page, "/customers?sort=name", "[data-testid=customers] tbody tr");
-    await Promise.all([page.waitForFunction((first) => document.querySelector("[data-testid=customers] tbody tr")?.dataset.customer !== first, { timeout: 10000 }, all.items[0].customerId), page.click(".pager a:last-child")]);
+    await Promise.all([page.waitForFunction((first) => { const tr = document.querySelector("[data-testid=customers] tbody tr"); return tr && tr.dataset.customer !== first; }, { timeout: 10000 }, all.items[0].customerId), page.click(".pager a:last-child")]);
     const first = await page.$eval("[data-testid=customers] tbody tr", (tr) => tr.dataset.customer);
     eq(first, all.items[20].customerId, "first customer of page 2");
   }
