@@ -22,9 +22,12 @@ const (
 )
 
 // chromium is Debian's package (`apt-get install -y chromium`; .ci/run
-// installs it); CHROMIUM points elsewhere.
+// installs it) as found on PATH; CHROMIUM points elsewhere.
 func chromium() string {
 	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
 		return p
 	}
 	return "/usr/bin/chromium"
