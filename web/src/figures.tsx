@@ -29,7 +29,7 @@ export function Headlines({ prefix, deployment, usage, inactive, extra }: { pref
 export function Workloads({ prefix, workloads }: { prefix: string; workloads: Workload[] }) {
   const { i } = useApp();
   const share = (n: number, w: Workload) => (w.entitlements > 0 ? (100 * n) / w.entitlements : 0);
-  const labels = workloads.map((w) => w.workload);
+  const labels = workloads.map((w) => i.workload(w.workload));
   const datasets = [
     { label: i.t("countedActive"), data: workloads.map((w) => share(w.countedActiveEntitlements, w)), backgroundColor: palette[0], stack: "u" },
     ...causes.map((c, n) => ({ label: i.t(`cause_${c}`), data: workloads.map((w) => share(w.uncountedActive[c], w)), backgroundColor: palette[n + 1], stack: "u" })),
@@ -38,7 +38,7 @@ export function Workloads({ prefix, workloads }: { prefix: string; workloads: Wo
     <Section title={i.t("workloads")} id={`${prefix}-workloads`}>
       <How def="def_workloads" />
       <ChartCanvas
-        label={i.t("workloads") + ": " + workloads.map((w) => `${w.workload} ${i.pct(w.usagePercent)}`).join(", ")}
+        label={i.t("workloads") + ": " + workloads.map((w) => `${i.workload(w.workload)} ${i.pct(w.usagePercent)}`).join(", ")}
         config={{
           type: "bar",
           data: { labels, datasets },
@@ -65,7 +65,7 @@ export function Workloads({ prefix, workloads }: { prefix: string; workloads: Wo
           <tbody>
             {workloads.map((w) => (
               <tr key={w.workload} data-workload={w.workload}>
-                <th scope="row">{w.workload}</th>
+                <th scope="row">{i.workload(w.workload)}</th>
                 <td><Num v={w.entitlements} id={`${prefix}.workloads.${w.workload}.entitlements`} /></td>
                 <td><Num v={w.activeEntitlements} id={`${prefix}.workloads.${w.workload}.activeEntitlements`} /></td>
                 <td><Pct v={w.usagePercent} id={`${prefix}.workloads.${w.workload}.usagePercent`} /></td>
@@ -91,7 +91,7 @@ export function Products({ prefix, products }: { prefix: string; products: Produ
         height={Math.max(160, 28 * shown.length + 60)}
         config={{
           type: "bar",
-          data: { labels: shown.map((p) => p.name), datasets: [{ label: i.t("deployment"), data: shown.map((p) => p.deploymentPercent ?? 0), backgroundColor: palette[0] }] },
+          data: { labels: shown.map((p) => p.name), datasets: [{ label: i.t("deployment"), data: shown.map((p) => p.deploymentPercent ?? 0), backgroundColor: palette[0], maxBarThickness: 28 }] },
           options: { indexAxis: "y", scales: { x: { beginAtZero: true, suggestedMax: 100, ticks: { callback: (v) => i.pct(Number(v)) } } }, plugins: { legend: { display: false } } },
         }}
       />
@@ -112,7 +112,7 @@ export function Products({ prefix, products }: { prefix: string; products: Produ
           <tbody>
             {products.map((p) => (
               <tr key={p.sku} data-sku={p.sku}>
-                <th scope="row">{p.name}<div class="sku">{p.sku}{p.unknownProduct ? " ?" : ""}</div></th>
+                <th scope="row">{p.name}<div class="sku">{p.sku}{p.unknownProduct && <> · <span class="badge">{i.t("unknownProduct")}</span></>}</div></th>
                 <td><Num v={p.licensesSold} id={`${prefix}.products.${p.sku}.licensesSold`} /></td>
                 <td class="channels">
                   {(["own", "partner", "direct", "unknown"] as const).filter((c) => p.soldByChannel[c] > 0).map((c) => <span key={c}>{i.t(`ch_${c}`)} {i.num(p.soldByChannel[c])}</span>)}

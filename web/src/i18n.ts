@@ -52,6 +52,12 @@ const en = {
   allBands: "All bands",
   workloads: "Usage per workload",
   workload: "Workload",
+  wl_exchange: "Exchange (email)",
+  wl_sharepoint: "SharePoint & OneDrive",
+  wl_teams: "Teams",
+  wl_yammer: "Viva Engage (Yammer)",
+  wl_skype: "Skype for Business (retired)",
+  unknownProduct: "not in Microsoft's catalogue",
   countedActive: "Active, counted",
   cause_formerLicensee: "Former licensees",
   cause_unlicensed: "Unlicensed for the workload",
@@ -219,6 +225,12 @@ const fr: Record<Key, string> = {
   allBands: "Tous les niveaux",
   workloads: "Utilisation par charge de travail",
   workload: "Charge de travail",
+  wl_exchange: "Exchange (messagerie)",
+  wl_sharepoint: "SharePoint et OneDrive",
+  wl_teams: "Teams",
+  wl_yammer: "Viva Engage (Yammer)",
+  wl_skype: "Skype Entreprise (retiré)",
+  unknownProduct: "absent du catalogue Microsoft",
   countedActive: "Actifs, comptés",
   cause_formerLicensee: "Anciens titulaires",
   cause_unlicensed: "Sans licence pour la charge",
@@ -348,6 +360,7 @@ export function saveLang(l: Lang) { localStorage.setItem(LANG_KEY, l); }
 
 export interface I18n {
   lang: Lang;
+  workload: (w: string) => string;
   t: (k: Key, vars?: Record<string, string | number>) => string;
   pct: (v: number | null | undefined) => string;
   num: (v: number | null | undefined) => string;
@@ -365,6 +378,8 @@ export function makeI18n(lang: Lang): I18n {
   const dtf = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
   return {
     lang,
+    // Known workloads by name; any other a source reports, as it came.
+    workload: (w) => ((d as Record<string, string>)["wl_" + w] ?? w),
     t: (k, vars) => {
       let s = d[k] ?? en[k] ?? k;
       if (vars) for (const [n, v] of Object.entries(vars)) s = s.replace(`{${n}}`, String(v));

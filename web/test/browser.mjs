@@ -156,6 +156,18 @@ await check("sign-in: a token the API refuses (401) returns to the sign-in form 
   await page.browserContext().close();
 });
 
+await check("sign-in: a 401 in the middle of a session (token revoked) returns to sign-in saying the session ended", async () => {
+  const page = await newPage();
+  await open(page, "/portfolio", '[data-figure="portfolio.usage.percent"]');
+  await page.evaluate(() => { sessionStorage.setItem("li.token", "revoked-token"); location.hash = "#/customers"; });
+  await page.waitForSelector("input[name=token]", { timeout: 10000 });
+  const msg = await page.$eval(".signin [role=alert]", (e) => e.textContent);
+  assert(/session ended/.test(msg), "no session-ended message: " + msg);
+  eq(await page.evaluate(() => sessionStorage.getItem("li.token")), null, "token left in sessionStorage");
+  noProblems(page, [/401/]);
+  await page.browserContext().close();
+});
+
 await check("portfolio: headline, bands and every workload's figures equal GET /v1/portfolio; percentages formatted for the language", async () => {
   const page = await newPage();
   await open(page, "/portfolio", '[data-figure="portfolio.usage.percent"]');
