@@ -1,8 +1,11 @@
 import { useState } from "preact/hooks";
 import { ApiError, request } from "../api";
-import { ErrorBox, Loading, useApi, useApp } from "../ui";
+import { ErrorBox, Loading, ProblemTable, useApi, useApp } from "../ui";
 
+// SPEC §8's shapes, read loosely: the connector's routes (issue 15) may
+// name a field differently, and the page then shows what it can.
 interface Run { collectionId: string; status: string; startedAt?: string; finishedAt?: string; counts?: Record<string, number>; [k: string]: unknown }
+interface Outcome { customerId?: string; customerName?: string; state?: string; status?: string; code?: string; message?: string; problems?: { line?: number; column?: string; reason?: string }[]; details?: { line?: number; column?: string; reason?: string }[] }
 
 // The collection routes come with the connector (SPEC §8). Until an
 // installation has them, the API answers 404 and the page says collection
@@ -11,6 +14,7 @@ export function Collections() {
   const { i, role } = useApp();
   const { data, error, loading, reload } = useApi<{ items: Run[]; nextCursor: string | null }>("/v1/collections?limit=20");
   const [runError, setRunError] = useState<Error | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
   const notConfigured = error instanceof ApiError && (error.status === 404 || error.status === 501);
   const run = async () => {
     setRunError(null);
@@ -31,14 +35,47 @@ export function Collections() {
               <table data-testid="collections">
                 <thead><tr><th scope="col">{i.t("started")}</th><th scope="col">{i.t("finished")}</th><th scope="col">{i.t("status")}</th><th scope="col">{i.t("outcomes")}</th></tr></thead>
                 <tbody>{data.items.map((r) => (
-                  <tr key={r.collectionId}><td>{i.dateTime(r.startedAt)}</td><td>{i.dateTime(r.finishedAt)}</td><td>{r.status}</td>
-                    <td>{Object.entries(r.counts ?? {}).map(([k, v]) => `${k} ${i.num(v)}`).join(" · ")}</td></tr>
+                  <tr key={r.collectionId}>
+                    <td>{i.dateTime(r.startedAt)}</td><td>{i.dateTime(r.finishedAt)}</td><td>{r.status}</td>
+                    <td>
+                      {Object.entries(r.counts ?? {}).map(([k, v]) => `${k} ${i.num(v)}`).join(" · ")}{" "}
+                      <button type="button" aria-expanded={open === r.collectionId} onClick={() => setOpen(open === r.collectionId ? null : r.collectionId)}>{i.t("outcomes")}</button>
+                    </td>
+                  </tr>
                 ))}</tbody>
               </table>
             </div>
           )}
+          {open && <Outcomes id={open} />}
         </>
       )}
     </>
+  );
+}
+
+function Outcomes({ id }: { id: string }) {
+  const { i } = useApp();
+  const { data, error, loading, reload } = useApi<Record<string, unknown>>(`/v1/collections/${encodeURIComponent(id)}`);
+  if (loading && !data) return <Loading />;
+  if (error) return <ErrorBox error={error} retry={reload} />;
+  const list = (["outcomes", "customers", "items"].map((k) => data?.[k]).find(Array.isArray) ?? []) as Outcome[];
+  return (
+    <section aria-label={i.t("outcomes")}>
+      <h2>{i.t("outcomes")}</h2>
+      {list.length === 0 ? <p>{i.t("empty")}</p> : (
+        <div class="table-wrap">
+          <table>
+            <thead><tr><th scope="col">{i.t("customer")}</th><th scope="col">{i.t("status")}</th><th scope="col">{i.t("reason")}</th></tr></thead>
+            <tbody>{list.map((o, n) => (
+              <tr key={n}>
+                <th scope="row">{o.customerId ? <a href={`#/customers/${encodeURIComponent(o.customerId)}`}>{o.customerName ?? o.customerId}</a> : "—"}</th>
+                <td>{o.state ?? o.status ?? "—"}{o.code ? ` · ${o.code}` : ""}</td>
+                <td>{o.message ?? ""}{(o.problems ?? o.details)?.length ? <ProblemTable problems={(o.problems ?? o.details)!} /> : null}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }

@@ -1,3 +1,4 @@
+import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import type { HistoryPoint, Insights as I, Page, Recommendation } from "../api";
 import { Excluded, Headlines, Products, Trend, Workloads } from "../figures";
@@ -73,7 +74,7 @@ function Rec({ r }: { r: Recommendation }) {
         <summary>{i.t("evidence")}</summary>
         <dl class="evidence">
           {Object.entries(r.evidence).map(([k, v]) => (
-            <><dt key={k}>{k}</dt><dd>{typeof v === "number" ? (/Percent$/.test(k) ? i.pct(v) : i.num(v)) : typeof v === "object" ? JSON.stringify(v) : String(v)}</dd></>
+            <Fragment key={k}><dt>{k}</dt><dd>{typeof v === "number" ? (/Percent$/.test(k) ? i.pct(v) : i.num(v)) : typeof v === "object" ? JSON.stringify(v) : String(v)}</dd></Fragment>
           ))}
         </dl>
       </details>
@@ -87,8 +88,8 @@ function Freshness({ f }: { f: Record<string, unknown> }) {
     <Section title={i.t("dataFreshness")} id="freshness">
       <dl class="evidence">
         {Object.entries(f).map(([k, v]) => (
-          <><dt key={k}>{k === "lastCollectedAt" ? i.t("lastCollected") : k === "namesConcealed" ? i.t("namesConcealed") : k}</dt>
-            <dd>{typeof v === "string" && /^\d{4}-\d{2}-\d{2}/.test(v) ? (v.length > 10 ? i.dateTime(v) : i.date(v)) : typeof v === "object" ? JSON.stringify(v) : String(v)}</dd></>
+          <Fragment key={k}><dt>{k === "lastCollectedAt" ? i.t("lastCollected") : k === "namesConcealed" ? i.t("namesConcealed") : k}</dt>
+            <dd>{typeof v === "string" && /^\d{4}-\d{2}-\d{2}/.test(v) ? (v.length > 10 ? i.dateTime(v) : i.date(v)) : typeof v === "object" ? JSON.stringify(v) : String(v)}</dd></Fragment>
         ))}
       </dl>
     </Section>
