@@ -97,10 +97,17 @@ async function figures(page) {
 async function axe(page, where) {
   await page.evaluate(axeSource); // through the DevTools protocol: the page's CSP stays in force
   const r = await page.evaluate(async () => {
-    const res = await window.axe.run(document, { resultTypes: ["violations"] });
-    return res.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+    const res = await window.axe.run(document);
+    const bad = (v) => v.impact === "serious" || v.impact === "critical";
+    return {
+      violations: res.violations.filter(bad).map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`),
+      passes: res.passes.length,
+      minor: res.violations.filter((v) => !bad(v)).map((v) => v.id).join(",") || "no",
+    };
   });
-  assert(r.length === 0, `axe-core on ${where}: ${r.join("; ")}`);
+  assert(r.violations.length === 0, `axe-core on ${where}: ${r.violations.join("; ")}`);
+  assert(r.passes > 0, `axe-core on ${where}: no rule ran`);
+  console.log(`     ${where}: axe-core ${r.passes} rules passed, ${r.minor} minor/moderate findings`);
 }
 // Tab from the top of the page until focus comes back round; every visible
 // control must have been reached.
@@ -126,6 +133,8 @@ async function keyboard(page, where) {
   }
   const missed = await page.evaluate((got) => [...document.querySelectorAll("[data-kb]")].filter((e) => !got.includes(e.dataset.kb)).map((e) => e.outerHTML.slice(0, 80)), [...reached]);
   assert(missed.length === 0, `${where}: the keyboard never reached ${missed.length} of ${controls} controls: ${missed.slice(0, 5).join(" ")}`);
+  assert(controls > 3, `${where}: only ${controls} controls found: the page did not render`);
+  console.log(`     ${where}: Tab reached all ${controls} controls`);
 }
 
 const pct = (lang, v) => v === null ? "—" : new Intl.NumberFormat(lang === "fr" ? "fr-FR" : "en-GB", { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(v / 100);
