@@ -282,6 +282,7 @@ await check("uploads: a bad CSV is refused with each problem's line and column, 
   // The fixture's line 3 has "maybe" for Is Deleted and month 13 in
   // Exchange Last Activity Date (line 1 is the header).
   eq(rows.map((r) => [r[0], r[1]]), [["3", "Is Deleted"], ["3", "Exchange Last Activity Date"]], "problems (line, column)");
+  await page.screenshot({ path: join(SHOTS, "state-upload-refused-en-1366x768.png"), fullPage: true });
   noProblems(page, [/422/]);
   await page.browserContext().close();
 });
@@ -293,6 +294,7 @@ await check("exports: a users export of one customer is requested, followed to s
   await open(page, `/exports?customerId=${encodeURIComponent(customerId)}`, "select[name=dataset]");
   await page.click("form.stack button[type=submit]");
   await page.waitForSelector('[data-testid=export-job][data-status="succeeded"]', { timeout: 60000 });
+  await page.screenshot({ path: join(SHOTS, "state-export-succeeded-en-1366x768.png"), fullPage: true });
   await page.browserContext().setDownloadBehavior({ policy: "allow", downloadPath: dl });
   await page.click("[data-testid=export-download]");
   let file = "";
@@ -384,7 +386,8 @@ await check("languages: French from the browser's language, the switch back to E
       await page.browserContext().close();
     }
   }
-  assert(readdirSync(SHOTS).length === 36, `36 screenshots expected (24 at the two sizes, 12 full pages), ${readdirSync(SHOTS).length} written`);
+  const written = readdirSync(SHOTS).filter((f) => /^(en|fr)-/.test(f)).length;
+  assert(written === 36, `36 screenshots expected (24 at the two sizes, 12 full pages), ${written} written`);
 });
 
 // Time to first render of the portfolio: from navigation start to the
