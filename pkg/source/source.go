@@ -47,6 +47,9 @@ type Document struct {
 	HasSubscriptions bool
 	HasUsers         bool
 	Support          *license.Support // snapshot's optional "support" object
+	// Copilot is the Copilot usage report's rows (KindCopilotUsage only):
+	// they are kept whole, beside the customer's users, not streamed.
+	Copilot *license.CopilotReport
 	Rows             int              // data rows/records read (users + subscriptions), bad ones included
 	Users            int              // users handed to onUser
 	// Skipped lists, with SkipInvalid, the problems of the rows left out
@@ -149,6 +152,8 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 	case KindPartnerCenterSubs:
 		p.doc.HasSubscriptions = true
 		err = p.list(br, p.partnerCenterSubscription)
+	case KindCopilotUsage:
+		err = p.copilot(br)
 	default:
 		return nil, fmt.Errorf("unknown kind %q: want one of %s", kind, kindList())
 	}
