@@ -50,8 +50,8 @@ type Document struct {
 	// Copilot is the Copilot usage report's rows (KindCopilotUsage only):
 	// they are kept whole, beside the customer's users, not streamed.
 	Copilot *license.CopilotReport
-	Rows             int              // data rows/records read (users + subscriptions), bad ones included
-	Users            int              // users handed to onUser
+	Rows    int // data rows/records read (users + subscriptions), bad ones included
+	Users   int // users handed to onUser
 	// Skipped lists, with SkipInvalid, the problems of the rows left out
 	// (the first MaxProblems); SkippedTotal counts them all.
 	Skipped      []Problem
