@@ -47,15 +47,15 @@ type Document struct {
 	HasSubscriptions bool
 	HasUsers         bool
 	Support          *license.Support // snapshot's optional "support" object
-	// Copilot is the Copilot usage report's rows (KindCopilotUsage only):
-	// they are kept whole, beside the customer's users, not streamed.
-	Copilot *license.CopilotReport
-	Rows    int // data rows/records read (users + subscriptions), bad ones included
-	Users   int // users handed to onUser
+	Rows             int              // data rows/records read (users + subscriptions), bad ones included
+	Users            int              // users handed to onUser
 	// Skipped lists, with SkipInvalid, the problems of the rows left out
 	// (the first MaxProblems); SkippedTotal counts them all.
 	Skipped      []Problem
 	SkippedTotal int
+	// Copilot is the Copilot usage report's rows (KindCopilotUsage only):
+	// they are kept whole, beside the customer's users, not streamed.
+	Copilot *license.CopilotReport
 }
 
 // Problem is one bad row or field: where and why.
