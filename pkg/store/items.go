@@ -97,6 +97,8 @@ type SourceRecord struct {
 	HasUsers         bool                   `json:"hasUsers"`
 	Subscriptions    []license.Subscription `json:"-"`
 	Support          *license.Support       `json:"-"`
+	// Copilot is the Copilot usage report's rows (that kind only).
+	Copilot *license.CopilotReport `json:"-"`
 }
 
 // Attribute names of JSON-encoded values.
@@ -240,6 +242,11 @@ func sourceItem(r SourceRecord, k Key) (map[string]types.AttributeValue, error) 
 			return nil, err
 		}
 	}
+	if r.Copilot != nil {
+		if err := putCopilot(item, r.Copilot); err != nil {
+			return nil, err
+		}
+	}
 	return withKey(item, k), nil
 }
 
@@ -257,5 +264,10 @@ func decodeSource(item map[string]types.AttributeValue) (SourceRecord, error) {
 			return SourceRecord{}, err
 		}
 	}
+	copilot, err := getCopilot(item)
+	if err != nil {
+		return SourceRecord{}, err
+	}
+	r.Copilot = copilot
 	return r, nil
 }
