@@ -1,6 +1,7 @@
 package license
 
 import (
+	"reflect"
 	"testing"
 )
 
@@ -146,32 +147,60 @@ func TestComputeCopilotNone(t *testing.T) {
 	}
 }
 
-// Portfolio sums: counts add, apps are matched by name, habitual stays the
-// count over customers that give active days, and the others' seats are
-// named as unknown.
-func TestCopilotPlus(t *testing.T) {
+// Portfolio sums: counts add; removing a customer is the exact inverse of
+// adding it; shard sums equal the sum over all customers.
+func TestCopilotSums(t *testing.T) {
 	a := &CopilotFigures{Sold: 10, Assigned: 8, Unassigned: 2, NeverUsed: 1, New: 1, HasReport: true,
-		ActiveDays: make([]int, 29), Apps: []string{"Teams", "Word"},
+		ActiveDays: make([]int, 29), Apps: []string{"teams", "word"},
 		Windows: []CopilotWindow{{Days: 28, Active: 5, Dormant: 2, Reclaimable: 3, Apps: []int{4, 2}}}}
 	a.ActiveDays[12] = 3
-	b := &CopilotFigures{Sold: 4, Assigned: 4, HasReport: true, Apps: []string{"Word", "Loop"},
+	b := &CopilotFigures{Sold: 4, Assigned: 4, HasReport: true, Apps: []string{"word", "loop"},
 		Windows: []CopilotWindow{{Days: 28, Active: 1, Dormant: 3, Reclaimable: 3, Apps: []int{1, 1}}}}
-	var p CopilotFigures
-	p.Plus(a)
-	p.Plus(b)
-	p.Plus(nil)
-	w, _ := p.Window(28)
-	if p.Sold != 14 || p.Assigned != 12 || p.Unassigned != 2 || p.NeverUsed != 1 || p.New != 1 {
-		t.Errorf("sums = %+v", p)
+	c := &CopilotFigures{Sold: 3, Unassigned: 3, Apps: []string{}, Windows: []CopilotWindow{{Days: 28, Apps: []int{}}}}
+	var p *CopilotSums
+	AddCopilot(&p, a, 1)
+	AddCopilot(&p, b, 1)
+	AddCopilot(&p, c, 1)
+	AddCopilot(&p, nil, 1)
+	f := p.Figures()
+	w, _ := f.Window(28)
+	// 10+4+3 sold, 8+4 assigned, 2+3 unassigned; active 5+1, dormant 2+3,
+	// reclaimable 3+3.
+	if f.Sold != 17 || f.Assigned != 12 || f.Unassigned != 5 || f.NeverUsed != 1 || f.New != 1 || !f.HasReport {
+		t.Errorf("sums = %+v", f)
 	}
-	if w.Active != 6 || w.Dormant != 5 || w.Reclaimable != 6 {
-		t.Errorf("window sums = %+v", w)
+	if w.Active != 6 || w.Dormant != 5 || w.Reclaimable != 6 || p.Customers != 3 || p.Reporting != 2 || p.ReportedAssigned != 12 {
+		t.Errorf("window sums = %+v, sums %+v", w, p)
 	}
-	// Teams 4, Word 2+1, Loop 1.
-	if len(p.Apps) != 3 || p.Apps[2] != "Loop" || w.Apps[0] != 4 || w.Apps[1] != 3 || w.Apps[2] != 1 {
-		t.Errorf("apps %v %v", p.Apps, w.Apps)
+	// Apps by most active: teams 4, word 2+1 = 3, loop 1.
+	if len(f.Apps) != 3 || f.Apps[0] != "teams" || f.Apps[1] != "word" || f.Apps[2] != "loop" || w.Apps[0] != 4 || w.Apps[1] != 3 || w.Apps[2] != 1 {
+		t.Errorf("apps %v %v", f.Apps, w.Apps)
 	}
-	if h := p.Habitual(10); h == nil || *h != 3 || p.ActiveDaysMissing != 4 {
-		t.Errorf("habitual %v, missing %d; want 3 and 4", h, p.ActiveDaysMissing)
+	// Habitual: a's 3 holders with 12 days; b's 4 seats unknown.
+	if h := f.Habitual(10); h == nil || *h != 3 || f.ActiveDaysMissing != 4 {
+		t.Errorf("habitual %v, missing %d; want 3 and 4", h, f.ActiveDaysMissing)
+	}
+	// Shards: {a} and {b, c} summed equal the whole.
+	var s1, s2, total *CopilotSums
+	AddCopilot(&s1, a, 1)
+	AddCopilot(&s2, b, 1)
+	AddCopilot(&s2, c, 1)
+	SumCopilot(&total, s1)
+	SumCopilot(&total, s2)
+	if !reflect.DeepEqual(total, p) {
+		t.Errorf("shard sums %+v, want %+v", total, p)
+	}
+	// Sub undoes Add, in any order, down to nothing.
+	AddCopilot(&p, b, -1)
+	var onlyAC *CopilotSums
+	AddCopilot(&onlyAC, c, 1)
+	AddCopilot(&onlyAC, a, 1)
+	if !reflect.DeepEqual(p, onlyAC) {
+		t.Errorf("after removing b: %+v, want %+v", p, onlyAC)
+	}
+	AddCopilot(&p, a, -1)
+	AddCopilot(&p, c, -1)
+	if p != nil {
+		t.Errorf("empty portfolio keeps Copilot sums %+v", p)
 	}
 }

@@ -153,6 +153,7 @@ func (h PortfolioHeadline) Plus(o PortfolioHeadline) PortfolioHeadline {
 // customers, in the canonical form Portfolio.Add gives (products by SKU,
 // windows and workloads in the engine's order). It is what sums the shards.
 func AddPortfolio(dst, src *license.Portfolio) {
+	license.SumCopilot(&dst.Copilot, src.Copilot)
 	dst.Customers += src.Customers
 	dst.Bands = PortfolioHeadline{Bands: dst.Bands}.Plus(PortfolioHeadline{Bands: src.Bands}).Bands
 	dst.Deployed.Sold = dst.Deployed.Sold.Plus(src.Deployed.Sold)
