@@ -127,6 +127,9 @@ type CopilotFigures struct {
 	// ActiveDaysMissing (portfolio) counts the seats of customers whose
 	// report gives no active days: their habitual use is unknown.
 	ActiveDaysMissing int `json:"activeDaysMissing,omitempty"`
+	// ReportedSeats (portfolio only) are the seats of the customers with a
+	// Copilot report: the denominator of the active share.
+	ReportedSeats int `json:"reportedSeats,omitempty"`
 	// Apps are the Copilot apps, Windows[i].Apps aligned with them.
 	Apps    []string        `json:"apps"`
 	Windows []CopilotWindow `json:"windows"`

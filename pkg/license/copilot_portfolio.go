@@ -160,7 +160,7 @@ func (s *CopilotSums) Figures() *CopilotFigures {
 	}
 	f := &CopilotFigures{
 		Sold: s.Sold, Assigned: s.Assigned, Unassigned: s.Unassigned, NeverUsed: s.NeverUsed, New: s.New,
-		HasReport: s.Reporting > 0, ActiveDaysMissing: s.ActiveDaysMissing, Apps: []string{},
+		HasReport: s.Reporting > 0, ActiveDaysMissing: s.ActiveDaysMissing, ReportedSeats: s.ReportedAssigned, Apps: []string{},
 	}
 	if s.ActiveDays != nil {
 		f.ActiveDays = slices.Clone(s.ActiveDays)

@@ -50,6 +50,11 @@ type Summary struct {
 	Users     int       `json:"users"`
 	Version   int64     `json:"version"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Copilot seats (SPEC §11): sold, assigned, and idle (unassigned plus
+	// dormant or never used in the default window), which ranks customers.
+	CopilotSeatsSold     int `json:"copilotSeatsSold,omitempty"`
+	CopilotSeatsAssigned int `json:"copilotSeatsAssigned,omitempty"`
+	CopilotIdleSeats     int `json:"copilotIdleSeats,omitempty"`
 }
 
 // SummaryOf derives the headline figures from a customer's figures.
@@ -77,6 +82,9 @@ func SummaryOf(f *license.Figures) Summary {
 		s.UsagePercent = license.Percent(u.Active, u.Entitlements)
 		s.AdjustedUsagePercent = license.Percent(u.CountedActive, u.Entitlements)
 		s.InactiveLicensedUsers = w.InactiveLicensedUsers
+	}
+	if c := f.Copilot; c != nil {
+		s.CopilotSeatsSold, s.CopilotSeatsAssigned, s.CopilotIdleSeats = c.Sold, c.Assigned, c.IdleSeats(license.DefaultWindow)
 	}
 	return s
 }

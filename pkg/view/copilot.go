@@ -51,10 +51,17 @@ func CopilotOf(c *license.CopilotFigures, n, habitualDays int) *Copilot {
 	if !c.HasReport {
 		return out
 	}
-	date := c.ReportDate.String()
-	out.ReportDate = &date
+	if c.ReportDate != license.NoDate {
+		date := c.ReportDate.String()
+		out.ReportDate = &date
+	}
 	out.Active, out.Dormant, out.NeverUsed, out.New, out.Reclaimable = &w.Active, &w.Dormant, &c.NeverUsed, &c.New, &w.Reclaimable
-	out.ActivePercent = license.Percent(w.Active, c.Assigned)
+	// In a portfolio only the seats of customers with a report can be active.
+	seats := c.Assigned
+	if c.ReportedSeats > 0 {
+		seats = c.ReportedSeats
+	}
+	out.ActivePercent = license.Percent(w.Active, seats)
 	out.Habitual = c.Habitual(habitualDays)
 	out.HabitualUnknownSeats = c.ActiveDaysMissing
 	if out.Habitual == nil {
@@ -88,4 +95,15 @@ func CopilotRecommendInput(f *license.Figures, n, habitualDays int, prices map[s
 		}
 	}
 	return in
+}
+
+// CopilotRanking is one customer of the portfolio's mostIdleCopilot list:
+// idle seats are unassigned plus dormant or never used (default window).
+type CopilotRanking struct {
+	CustomerID    string `json:"customerId"`
+	CustomerName  string `json:"customerName"`
+	ReportDate    string `json:"reportDate"`
+	SeatsSold     int    `json:"seatsSold"`
+	SeatsAssigned int    `json:"seatsAssigned"`
+	IdleSeats     int    `json:"idleSeats"`
 }
