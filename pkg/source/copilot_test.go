@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
@@ -136,4 +137,41 @@ func TestDetectCopilotNotOffice(t *testing.T) {
 	if k, _ := Detect([]byte(`[{"userPrincipalName": "a", "teamsLastActivityDate": "2026-11-01"}]`)); k == KindCopilotUsage {
 		t.Error("a JSON report without Copilot members detected as the Copilot report")
 	}
+}
+
+// FuzzParseCopilot: whatever the bytes, the Copilot parser answers a
+// document or an *InvalidError, and what it accepts holds what the figures
+// rely on: one row per key, dates aligned with the apps, a report date.
+func FuzzParseCopilot(f *testing.F) {
+	for _, name := range []string{"copilot-v1.csv", "copilot-v2.csv", "copilot-v2.json"} {
+		data := []byte(readTestdata(f, name))
+		f.Add(data, false)
+		f.Add(data, true)
+		f.Add(data[:len(data)/2], false)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, skip bool) {
+		doc, err := Parse(bytes.NewReader(data), KindCopilotUsage, Options{SkipInvalid: skip}, nil)
+		if doc == nil {
+			t.Fatalf("no document (err %v)", err)
+		}
+		if err != nil {
+			var inv *InvalidError
+			if !errors.As(err, &inv) || len(inv.Problems) == 0 {
+				t.Fatalf("error %v is not an *InvalidError with problems", err)
+			}
+			return
+		}
+		r := doc.Copilot
+		if r == nil || r.ReportDate == license.NoDate || len(r.Users) == 0 || doc.Users != len(r.Users) {
+			t.Fatalf("accepted report %+v, doc %+v", r, doc)
+		}
+		keys := map[string]bool{}
+		for _, u := range r.Users {
+			k := strings.ToLower(u.Key)
+			if k == "" || keys[k] || len(u.AppActivity) != len(r.Apps) {
+				t.Fatalf("bad user %+v (apps %v)", u, r.Apps)
+			}
+			keys[k] = true
+		}
+	})
 }
