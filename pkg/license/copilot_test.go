@@ -204,3 +204,31 @@ func TestCopilotSums(t *testing.T) {
 		t.Errorf("empty portfolio keeps Copilot sums %+v", p)
 	}
 }
+
+// A Copilot seat entitles to no Office workload: ann and bob hold E3, one
+// E3 is sold, so bob (the newer licence) is uncounted; bob's counted
+// Copilot seat must not make him entitled. Exchange: 1 entitlement (ann),
+// 2 active → usage 200 %, 1 counted active; bob's activity is uncounted
+// (inactiveSubscription: he holds licences, but only over-assigned E3).
+func TestCopilotSeatEntitlesNoOfficeWorkload(t *testing.T) {
+	d := cpDate(t, "2026-11-28")
+	users := []User{
+		{Key: "ann", Licences: []Licence{{SKU: "SPE_E3", AssignedDate: d.AddDays(-300)}},
+			Workloads: []WorkloadUse{{Workload: Exchange, Licensed: true, LastActivity: d}}},
+		{Key: "bob", Licences: []Licence{{SKU: "SPE_E3", AssignedDate: d.AddDays(-100)}, {SKU: "Microsoft_365_Copilot", AssignedDate: d.AddDays(-50)}},
+			Workloads: []WorkloadUse{{Workload: Exchange, Licensed: true, LastActivity: d}}},
+	}
+	subs := []Subscription{
+		{ID: "e3", SKU: "SPE_E3", Quantity: 1, Status: StatusActive},
+		{ID: "cp", SKU: "Microsoft_365_Copilot", Quantity: 1, Status: StatusActive},
+	}
+	res := Compute(Input{ReportDate: d, Subscriptions: subs, Users: users})
+	w, _ := res.Figures.Window(28)
+	ex := w.Workloads[0]
+	if ex.Workload != Exchange || ex.Entitlements != 1 || ex.Active != 2 || ex.CountedActive != 1 || ex.Uncounted.InactiveSubscription != 1 {
+		t.Errorf("exchange = %+v, want 1 entitlement, 2 active, 1 counted, 1 inactiveSubscription", ex)
+	}
+	if !res.Entitled[0] || res.Entitled[1] {
+		t.Errorf("entitled = %v, want [true false]", res.Entitled)
+	}
+}
