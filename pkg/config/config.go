@@ -38,6 +38,11 @@ type Config struct {
 	// UploadLink is the lifetime of presigned upload URLs,
 	// UPLOAD_LINK_SECONDS, default 900 (at most 900).
 	UploadLink time.Duration
+
+	// CopilotHabitualDays is COPILOT_HABITUAL_DAYS (1–28; 0 means the
+	// default, 10): Copilot use on at least this many of the last 28 days
+	// is habitual. Read it through CopilotHabitual.
+	CopilotHabitualDays int
 }
 
 // Default is the configuration with every default.
@@ -94,6 +99,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		{name: "RENEWAL_DAYS", dst: &c.RenewalDays, lo: 1, hi: 366},
 		{name: "EXPORT_LINK_SECONDS", lo: 60, hi: 7 * 24 * 3600, seconds: &c.ExportLink},
 		{name: "UPLOAD_LINK_SECONDS", lo: 60, hi: 900, seconds: &c.UploadLink},
+		{name: "COPILOT_HABITUAL_DAYS", dst: &c.CopilotHabitualDays, lo: 1, hi: 28},
 	}
 	for _, f := range ints {
 		s := getenv(f.name)

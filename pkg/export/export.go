@@ -63,6 +63,8 @@ type Request struct {
 	// CustomerID limits the export to one customer; "" is every customer
 	// of the tenant, in name order.
 	CustomerID string
+	// CopilotHabitualDays is COPILOT_HABITUAL_DAYS (0: the default).
+	CopilotHabitualDays int
 }
 
 // Result counts what was written.
@@ -188,6 +190,9 @@ var CustomersHeader = []string{
 	"licensesAssigned", "unassigned", "deploymentPercent",
 	"entitlements", "activeEntitlements", "countedActiveEntitlements",
 	"usagePercent", "adjustedUsagePercent", "inactiveLicensedUsers",
+	// SPEC §11, appended: see CopilotHeader.
+	CopilotHeader[0], CopilotHeader[1], CopilotHeader[2], CopilotHeader[3], CopilotHeader[4],
+	CopilotHeader[5], CopilotHeader[6], CopilotHeader[7], CopilotHeader[8], CopilotHeader[9],
 }
 
 func (e *exporter) customers() error {
@@ -208,6 +213,7 @@ func (e *exporter) customers() error {
 			intCell(h.Entitlements), intCell(h.ActiveEntitlements), intCell(b.Usage.CountedActiveEntitlement),
 			percentCell(h.UsagePercent), percentCell(b.Usage.AdjustedPercent), intCell(b.InactiveLicensedUsers),
 		)
+		record = append(record, copilotCells(f.Copilot, e.req.CopilotHabitualDays)...)
 		e.res.Rows++
 		return e.write(record)
 	})

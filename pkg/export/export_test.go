@@ -276,6 +276,12 @@ func TestCustomers(t *testing.T) {
 		{Workload: license.Exchange, Entitlements: 10, Active: 8, CountedActive: 7},
 		{Workload: license.Teams, Entitlements: 10, Active: 5, CountedActive: 5},
 	}}}
+	// contoso's Copilot (v1 report, no active days): 5 seats sold, 4
+	// assigned, 1 unassigned; 2 active, 1 dormant (also the 1 reclaimable),
+	// 1 never used, 1 new; idle 1 + 1 = 2; habitual unknown (empty cell).
+	cd, _ := license.ParseDate("2026-11-19")
+	cf.Figures.Copilot = &license.CopilotFigures{ReportDate: cd, HasReport: true, Sold: 5, Assigned: 4, Unassigned: 1, NeverUsed: 1, New: 1,
+		Apps: []string{}, Windows: []license.CopilotWindow{{Days: 28, Active: 2, Dormant: 1, Reclaimable: 1, Apps: []int{}}}}
 	// fabrikam has no products and no windows: every percentage unknown.
 	r.customers["fabrikam"].figures[0].Figures.Windows = nil
 
@@ -290,9 +296,11 @@ func TestCustomers(t *testing.T) {
 	compareRecords(t, readCSV(t, out.Bytes()), [][]string{
 		CustomersHeader,
 		{"contoso", `'=cmd|' /C calc'!A0`, "t-1", "2026-11-20", "28", "medium", "20",
-			"14", "10", "0", "4", "0", "12", "2", "85.7", "20", "13", "12", "65.0", "60.0", "2"},
+			"14", "10", "0", "4", "0", "12", "2", "85.7", "20", "13", "12", "65.0", "60.0", "2",
+			"2026-11-19", "5", "4", "1", "2", "", "1", "1", "1", "2"},
 		{"fabrikam", "Fabrikam Inc", "", "2026-11-18", "28", "unknown", "1",
-			"0", "0", "0", "0", "0", "0", "0", "", "0", "0", "0", "", "", "0"},
+			"0", "0", "0", "0", "0", "0", "0", "", "0", "0", "0", "", "", "0",
+			"", "", "", "", "", "", "", "", "", ""},
 	})
 }
 

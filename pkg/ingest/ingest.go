@@ -271,7 +271,10 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 		Kind: kind, SHA256: p.hash, AcceptedAt: req.Now, ReportDate: doc.ReportDate,
 		Rows: doc.Rows, Users: doc.Users,
 		HasSubscriptions: doc.HasSubscriptions, HasUsers: doc.HasUsers,
-		Subscriptions: doc.Subscriptions, Support: doc.Support,
+		Subscriptions: doc.Subscriptions, Support: doc.Support, Copilot: doc.Copilot,
+	}
+	if err := checkFreshCopilot(st, doc); err != nil {
+		return 0, err
 	}
 	// Users (step 3).
 	var (
@@ -317,6 +320,7 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 			Users:         users,
 			ProductName:   s.cfg.ProductName,
 		})
+		result.Figures.Copilot = copilotFigures(sources, subs, users)
 		return nil
 	})
 	var support *license.Support

@@ -301,7 +301,10 @@ func allocate(holdings []holding, tallies []skuTally, users []User) []bool {
 	for sku := range tallies {
 		group := grouped[start[sku]:start[sku+1]]
 		capacity := tallies[sku].sold.Total()
-		if capacity <= 0 {
+		// A Copilot seat is an add-on that licenses no Office workload:
+		// it must not turn an uncounted Office licence into an entitled
+		// user (SPEC §11: Copilot never moves the Office usage %).
+		if capacity <= 0 || IsCopilotSKU(tallies[sku].sku) {
 			continue
 		}
 		if capacity < len(group) {

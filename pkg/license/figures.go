@@ -13,6 +13,9 @@ type Figures struct {
 	Products []ProductFigures `json:"products"`
 	// Windows holds the usage counts per window, in the order of Windows.
 	Windows []WindowFigures `json:"windows"`
+	// Copilot are the Copilot adoption counts (SPEC §11), nil for a
+	// customer without Copilot seats or report.
+	Copilot *CopilotFigures `json:"copilot,omitempty"`
 }
 
 // ChannelCounts is a quantity split by channel.

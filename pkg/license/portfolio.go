@@ -122,6 +122,9 @@ type Portfolio struct {
 	CountedCustomers []int `json:"countedCustomers,omitempty"`
 	// Windows are summed per window and workload, every counter included.
 	Windows []WindowFigures `json:"windows,omitempty"`
+	// Copilot sums the customers' Copilot figures (SPEC §11), nil while no
+	// customer has any.
+	Copilot *CopilotSums `json:"copilot,omitempty"`
 }
 
 // Add adds one customer.
@@ -180,6 +183,7 @@ func (p *Portfolio) apply(f *Figures, sign int) {
 			addWorkload(&w.Workloads[i], y, sign)
 		}
 	}
+	AddCopilot(&p.Copilot, f.Copilot, sign)
 	p.normalize()
 }
 

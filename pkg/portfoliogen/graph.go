@@ -119,7 +119,7 @@ func WriteSubscribedSkus(w io.Writer, cfg Config, c CustomerSpec) error {
 	o := newOutput(w)
 
 	var skus []graphSKU
-	for k, pi := range p.skus {
+	for k, pi := range p.graphSKUs() {
 		g := graphSKU{k: k, product: pi}
 		for _, s := range p.subs {
 			if s.product != pi {
@@ -167,7 +167,7 @@ func WriteSubscribedSkus(w io.Writer, cfg Config, c CustomerSpec) error {
 		b = append(b, `,"appliesTo":"User","capabilityStatus":`...)
 		b = appendJSONString(b, status)
 		b = append(b, `,"consumedUnits":`...)
-		b = appendJSONInt(b, p.assigned(g.k))
+		b = appendJSONInt(b, p.consumedUnits(g.k))
 		b = append(b, `,"id":`...)
 		b = appendJSONString(b, c.TenantID+"_"+pr.SKUID)
 		b = append(b, `,"prepaidUnits":{"enabled":`...)

@@ -46,6 +46,10 @@ type plan struct {
 	otherPartner string // tenant id of the other CSP partner, for channel partner
 
 	support license.Support
+
+	// Copilot (copilot.go): the first copilotHolders users of the main
+	// suite's segment hold a Copilot seat; none when 0.
+	copilotHolders int
 }
 
 // subscription is one purchase with what every format needs of it.
@@ -111,6 +115,7 @@ func newPlan(cfg Config, c CustomerSpec) *plan {
 	p.otherPartner = newGUID(r)
 	p.buySubscriptions(r)
 
+	p.planCopilot()
 	tickets := roundShare(n, 0.02+0.13*r.Float64())
 	p.support = license.Support{
 		Tickets:      tickets,
@@ -382,8 +387,9 @@ type person struct {
 	DisplayName string
 	Deleted     bool
 	DeletedDate license.Date
-	// Licences in assignment order: the main SKU, then the extra one.
-	licences  [2]heldLicence
+	// Licences in assignment order: the main SKU, then the extra one, then
+	// a Copilot seat.
+	licences  [3]heldLicence
 	nLicences int
 	Licensed  [numWorkloads]bool
 	// LicenceDate is when the workload's licence was assigned: the date of
@@ -461,6 +467,7 @@ func (p *plan) user(i int, s *userStream, u *person) {
 	n := max(p.c.Users, 1)
 	rank := (i*p.stride + p.offset) % n
 	main, extra := -1, -1
+	copilot := false
 	profile := dormantUser
 	switch {
 	case rank < p.deleted:
@@ -478,6 +485,7 @@ func (p *plan) user(i int, s *userStream, u *person) {
 		if k == 0 && at < p.extra {
 			extra = p.skus[len(p.skus)-1]
 		}
+		copilot = k == 0 && at < p.copilotHolders
 		profile = pick(r, []float64{p.heavy, p.light, max(1-p.heavy-p.light, 0)})
 	}
 
@@ -489,6 +497,10 @@ func (p *plan) user(i int, s *userStream, u *person) {
 			u.licences[1] = heldLicence{extra, d.AddDays(-7 - r.IntN(2*365))}
 			u.nLicences = 2
 		}
+	}
+	if copilot {
+		u.licences[u.nLicences] = heldLicence{copilotProduct, p.copilotAssigned(i, u.licences[0].assigned)}
+		u.nLicences++
 	}
 	for _, l := range u.Licences() {
 		ws := products[l.product].workloads

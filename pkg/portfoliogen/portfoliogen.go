@@ -165,7 +165,7 @@ var Kinds = []Kind{
 
 // Ext is the file extension of the kind's documents, without the dot.
 func (k Kind) Ext() string {
-	if k == KindGraphActiveUserDetail {
+	if k == KindGraphActiveUserDetail || k == KindGraphCopilotUsage {
 		return "csv"
 	}
 	return "json"
@@ -194,6 +194,8 @@ func Write(w io.Writer, kind Kind, cfg Config, c CustomerSpec) error {
 		return WriteDirectorySubscriptions(w, cfg, c)
 	case KindPartnerCenterSubscriptions:
 		return WritePartnerCenterSubscriptions(w, cfg, c)
+	case KindGraphCopilotUsage:
+		return WriteCopilotUsage(w, cfg, c)
 	}
 	_, err := ParseKind(string(kind))
 	return err

@@ -43,6 +43,9 @@ type product struct {
 var productSKUs = []string{
 	"SPE_E3", "ENTERPRISEPACK", "O365_BUSINESS_PREMIUM", "SPB",
 	"O365_BUSINESS_ESSENTIALS", "EXCHANGESTANDARD", "SPE_E5", "TEAMS_EXPLORATORY",
+	// Microsoft 365 Copilot is never a main or other SKU (no weight in
+	// chooseSKUs): copilot.go adds its seats on top of a suite.
+	copilotSKU,
 }
 
 // productWorkloads says which workloads each SKU licenses. The suites license
@@ -51,6 +54,7 @@ var productSKUs = []string{
 var productWorkloads = map[string]workloadSet{
 	"EXCHANGESTANDARD":  1 << wExchange,
 	"TEAMS_EXPLORATORY": 1<<wTeams | 1<<wExchange | 1<<wOneDrive | 1<<wSharePoint,
+	copilotSKU:          0, // an add-on: it licenses none of the report's workloads
 }
 
 // products is productSKUs resolved against the catalog, in the same order.

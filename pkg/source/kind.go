@@ -20,7 +20,7 @@ const (
 )
 
 // Kinds lists every kind, in the order the API documents them.
-var Kinds = []Kind{KindSnapshot, KindSubscribedSkus, KindActiveUserDetail, KindDirectorySubs, KindPartnerCenterSubs}
+var Kinds = []Kind{KindSnapshot, KindSubscribedSkus, KindActiveUserDetail, KindDirectorySubs, KindPartnerCenterSubs, KindCopilotUsage}
 
 // ParseKind reads a kind name as the API's "kind" parameter gives it;
 // surrounding space and letter case are ignored.
@@ -91,6 +91,9 @@ func Detect(head []byte) (Kind, error) {
 	trimmed := bytes.TrimLeft(head, " \t\r\n")
 	if len(trimmed) == 0 {
 		return "", fmt.Errorf("cannot detect the kind of an empty document")
+	}
+	if detectCopilot(trimmed) {
+		return KindCopilotUsage, nil
 	}
 	switch trimmed[0] {
 	case '{', '[':

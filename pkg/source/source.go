@@ -53,6 +53,9 @@ type Document struct {
 	// (the first MaxProblems); SkippedTotal counts them all.
 	Skipped      []Problem
 	SkippedTotal int
+	// Copilot is the Copilot usage report's rows (KindCopilotUsage only):
+	// they are kept whole, beside the customer's users, not streamed.
+	Copilot *license.CopilotReport
 }
 
 // Problem is one bad row or field: where and why.
@@ -149,6 +152,8 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 	case KindPartnerCenterSubs:
 		p.doc.HasSubscriptions = true
 		err = p.list(br, p.partnerCenterSubscription)
+	case KindCopilotUsage:
+		err = p.copilot(br)
 	default:
 		return nil, fmt.Errorf("unknown kind %q: want one of %s", kind, kindList())
 	}

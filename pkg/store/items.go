@@ -50,6 +50,11 @@ type Summary struct {
 	Users     int       `json:"users"`
 	Version   int64     `json:"version"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Copilot seats (SPEC §11): sold, assigned, and idle (unassigned plus
+	// dormant or never used in the default window), which ranks customers.
+	CopilotSeatsSold     int `json:"copilotSeatsSold,omitempty"`
+	CopilotSeatsAssigned int `json:"copilotSeatsAssigned,omitempty"`
+	CopilotIdleSeats     int `json:"copilotIdleSeats,omitempty"`
 }
 
 // SummaryOf derives the headline figures from a customer's figures.
@@ -78,6 +83,9 @@ func SummaryOf(f *license.Figures) Summary {
 		s.AdjustedUsagePercent = license.Percent(u.CountedActive, u.Entitlements)
 		s.InactiveLicensedUsers = w.InactiveLicensedUsers
 	}
+	if c := f.Copilot; c != nil {
+		s.CopilotSeatsSold, s.CopilotSeatsAssigned, s.CopilotIdleSeats = c.Sold, c.Assigned, c.IdleSeats(license.DefaultWindow)
+	}
 	return s
 }
 
@@ -97,6 +105,8 @@ type SourceRecord struct {
 	HasUsers         bool                   `json:"hasUsers"`
 	Subscriptions    []license.Subscription `json:"-"`
 	Support          *license.Support       `json:"-"`
+	// Copilot is the Copilot usage report's rows (that kind only).
+	Copilot *license.CopilotReport `json:"-"`
 }
 
 // Attribute names of JSON-encoded values.
@@ -240,6 +250,11 @@ func sourceItem(r SourceRecord, k Key) (map[string]types.AttributeValue, error) 
 			return nil, err
 		}
 	}
+	if r.Copilot != nil {
+		if err := putCopilot(item, r.Copilot); err != nil {
+			return nil, err
+		}
+	}
 	return withKey(item, k), nil
 }
 
@@ -257,5 +272,10 @@ func decodeSource(item map[string]types.AttributeValue) (SourceRecord, error) {
 			return SourceRecord{}, err
 		}
 	}
+	copilot, err := getCopilot(item)
+	if err != nil {
+		return SourceRecord{}, err
+	}
+	r.Copilot = copilot
 	return r, nil
 }

@@ -12,6 +12,7 @@
 //	                                                                                                      GSI3 T#<t>#DEPLOY     / 1#<deploy ‰, 7 digits>#<c> | 2#<c>
 //	customer rank (portfolio lists)        T#<t>#C#<c>                        RANK                        GSI1 T#<t>#UNASSIGNED / <inverted unassigned, 10 digits>#<c>  (only when unassigned > 0)
 //	                                                                                                      GSI2 T#<t>#UPSELL     / <inverted usage ‰, 7 digits>#<c>     (only for upsell candidates)
+//	                                                                                                      GSI3 T#<t>#COPILOTIDLE / <inverted idle Copilot seats, 10 digits>#<c>  (only when idle > 0)
 //	accepted source document, per kind     T#<t>#C#<c>                        SOURCE#<kind>               —
 //	combined subscriptions (current)       T#<t>#C#<c>                        SUBSCRIPTIONS               —
 //	daily history (TTL expiresAt)          T#<t>#C#<c>                        DAY#<yyyy-mm-dd>            —
@@ -41,6 +42,7 @@
 //	customers in one adoption band                       GSI1/2/3        as above, FilterExpression band = :band
 //	most unassigned licences                             GSI1            GSI1PK=T#<t>#UNASSIGNED (ascending = most first)
 //	upsell candidates, busiest first                     GSI2            GSI2PK=T#<t>#UPSELL (ascending = highest usage first)
+//	most idle Copilot seats (SPEC §11)                   GSI3            GSI3PK=T#<t>#COPILOTIDLE (ascending = most idle seats first)
 //	export jobs / one export job                         table           Query PK=T#<t>, SK begins_with EXPORT# / GetItem
 //	one upload                                           table           GetItem PK=T#<t>, SK=UPLOAD#<id>
 //	portfolio roll-up (as built, rollup.go)              table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)
@@ -296,6 +298,24 @@ func DeploymentPartition(t license.Tenant) (string, error) { return tenantPartit
 // UnassignedPartition is GSI1PK of the most-unassigned list.
 func UnassignedPartition(t license.Tenant) (string, error) {
 	return tenantPartition(t, "#UNASSIGNED")
+}
+
+// CopilotIdlePartition is GSI3PK of the most idle Copilot seats list.
+func CopilotIdlePartition(t license.Tenant) (string, error) {
+	return tenantPartition(t, "#COPILOTIDLE")
+}
+
+// copilotRankKey is the RANK item's position in the most idle Copilot
+// seats list (the RANK item's third index slot); none when no seat is idle.
+func copilotRankKey(t license.Tenant, customerID string, idle int) ([]IndexKey, error) {
+	if idle <= 0 {
+		return nil, nil
+	}
+	pk, err := CopilotIdlePartition(t)
+	if err != nil {
+		return nil, err
+	}
+	return []IndexKey{{IndexGSI3, pk, fmt.Sprintf("%010d#%s", invert(int64(idle), 9_999_999_999), customerID)}}, nil
 }
 
 // UpsellPartition is GSI2PK of the upsell candidates list.

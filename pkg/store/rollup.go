@@ -153,6 +153,7 @@ func (h PortfolioHeadline) Plus(o PortfolioHeadline) PortfolioHeadline {
 // customers, in the canonical form Portfolio.Add gives (products by SKU,
 // windows and workloads in the engine's order). It is what sums the shards.
 func AddPortfolio(dst, src *license.Portfolio) {
+	license.SumCopilot(&dst.Copilot, src.Copilot)
 	dst.Customers += src.Customers
 	dst.Bands = PortfolioHeadline{Bands: dst.Bands}.Plus(PortfolioHeadline{Bands: src.Bands}).Bands
 	dst.Deployed.Sold = dst.Deployed.Sold.Plus(src.Deployed.Sold)
@@ -672,6 +673,8 @@ const (
 	LowestUsage RankedList = iota + 1
 	MostUnassigned
 	UpsellCandidates
+	// MostIdleCopilot: customers by idle Copilot seats, most first.
+	MostIdleCopilot
 )
 
 // RankedCustomers is the first limit customers of a ranked list: one Query
@@ -695,6 +698,10 @@ func (s *Store) RankedCustomers(ctx context.Context, t license.Tenant, list Rank
 		pk, err = UpsellPartition(t)
 		in.IndexName = aws.String(IndexGSI2)
 		in.KeyConditionExpression = aws.String("GSI2PK = :pk")
+	case MostIdleCopilot:
+		pk, err = CopilotIdlePartition(t)
+		in.IndexName = aws.String(IndexGSI3)
+		in.KeyConditionExpression = aws.String("GSI3PK = :pk")
 	default:
 		return nil, fmt.Errorf("unknown ranked list %d", list)
 	}
@@ -726,19 +733,21 @@ type PortfolioRead struct {
 	LowestUsage      []Summary
 	MostUnassigned   []Summary
 	UpsellCandidates []Summary
+	MostIdleCopilot  []Summary
 }
 
 // ReadPortfolio reads the roll-up and the first top entries of each ranked
-// list: four requests (one BatchGetItem, three Queries with Limit top), sent
+// list: five requests (one BatchGetItem, four Queries with Limit top), sent
 // at once, whatever the number of customers.
 func (s *Store) ReadPortfolio(ctx context.Context, t license.Tenant, top int) (*PortfolioRead, error) {
 	out := &PortfolioRead{}
-	var errs [4]error
+	var errs [5]error
 	var wg sync.WaitGroup
 	wg.Go(func() { out.Rollup, errs[0] = s.Portfolio(ctx, t) })
 	wg.Go(func() { out.LowestUsage, errs[1] = s.RankedCustomers(ctx, t, LowestUsage, top) })
 	wg.Go(func() { out.MostUnassigned, errs[2] = s.RankedCustomers(ctx, t, MostUnassigned, top) })
 	wg.Go(func() { out.UpsellCandidates, errs[3] = s.RankedCustomers(ctx, t, UpsellCandidates, top) })
+	wg.Go(func() { out.MostIdleCopilot, errs[4] = s.RankedCustomers(ctx, t, MostIdleCopilot, top) })
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err

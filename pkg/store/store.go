@@ -381,6 +381,11 @@ func (s *Store) commitItems(c Commit) ([]types.TransactWriteItem, error) {
 	if idx, err = rankIndexKeys(t, id, sum.Unassigned, sum.UsagePercent, sum.Upsell); err != nil {
 		return nil, err
 	}
+	cidx, err := copilotRankKey(t, id, sum.CopilotIdleSeats)
+	if err != nil {
+		return nil, err
+	}
+	idx = append(idx, cidx...)
 	if item, err = summaryItem(sum, k, idx); err != nil {
 		return nil, err
 	}

@@ -101,6 +101,9 @@ type Insights struct {
 	Blocks
 	Waste           *Waste                   `json:"waste,omitempty"`
 	Recommendations []license.Recommendation `json:"recommendations"`
+	// Copilot is the Copilot adoption block (SPEC §11), absent for a
+	// customer without Copilot seats or report.
+	Copilot *Copilot `json:"copilot,omitempty"`
 }
 
 // Waste prices unused licences where the partner configured SKU prices.

@@ -131,6 +131,13 @@ func (s *Stack) LoadDemo(ctx context.Context, o DemoOptions) (DemoSummary, error
 	// One customer's documents go one after the other (in AWS they would
 	// arrive in turn too); customers go in parallel.
 	plan := demoPlan(customers)
+	// Customers with Copilot seats send their Copilot usage report last
+	// (SPEC §11): it needs no users of its own, only theirs.
+	for i, docs := range plan {
+		if c := docs[0].customer; portfoliogen.HasCopilot(cfg, c) {
+			plan[i] = append(docs, demoDocument{customer: c, kind: portfoliogen.KindGraphCopilotUsage})
+		}
+	}
 	total := 0
 	for _, docs := range plan {
 		total += len(docs)

@@ -94,8 +94,10 @@ func TestStackEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadDemo: %v", err)
 	}
-	if sum.Tenant != "demo-partner" || sum.Customers != 10 || sum.Uploads != 1 || sum.Documents != 13 {
-		t.Errorf("demo summary %+v: want 10 customers for demo-partner, 13 documents (7 snapshots, 2×2 Graph, 1×3 Graph/Partner Center) and 1 upload", sum)
+	// With seed 1, four of the ten customers hold Copilot seats and send
+	// their Copilot usage report too (portfoliogen.HasCopilot).
+	if sum.Tenant != "demo-partner" || sum.Customers != 10 || sum.Uploads != 1 || sum.Documents != 17 {
+		t.Errorf("demo summary %+v: want 10 customers for demo-partner, 17 documents (7 snapshots, 2×2 Graph, 1×3 Graph/Partner Center, 4 Copilot reports) and 1 upload", sum)
 	}
 
 	// LoadDemo waited for the roll-up: the portfolio counts all ten,

@@ -121,6 +121,8 @@ func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.S
 	if base != nil {
 		in.Baseline = &license.Baseline{Date: base.ReportDate, Entitlements: base.Entitlements, Active: base.ActiveEntitlements}
 	}
+	recs := license.Recommend(in, h.thresholds)
+	recs = append(recs, license.RecommendCopilot(view.CopilotRecommendInput(f, window, h.cfg.CopilotHabitual(), h.cfg.SKUMonthlyPrices, h.cfg.Currency), h.thresholds)...)
 	return view.Insights{
 		CustomerID:      id,
 		CustomerName:    name,
@@ -130,7 +132,8 @@ func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.S
 		Band:            string(f.Band()),
 		Blocks:          view.CustomerBlocks(f, window),
 		Waste:           waste,
-		Recommendations: license.Recommend(in, h.thresholds),
+		Recommendations: recs,
+		Copilot:         view.CopilotOf(f.Copilot, window, h.cfg.CopilotHabitual()),
 	}
 }
 

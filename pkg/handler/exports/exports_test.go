@@ -383,13 +383,17 @@ func TestExportDatasets(t *testing.T) {
 		// inactive licensed: grace = 1. Users 2.
 		compare(t, byKey(t, records, 0), map[string][]string{
 			"contoso": {"contoso", "'" + hostileName, "8f0ad8d2-4a0e-4a2b-9c55-2d7b37a1f001", "2026-11-20", "28", "high", "5",
-				"3", "3", "0", "0", "0", "3", "0", "100.0", "6", "7", "5", "116.7", "83.3", "1"},
+				"3", "3", "0", "0", "0", "3", "0", "100.0", "6", "7", "5", "116.7", "83.3", "1",
+				"", "", "", "", "", "", "", "", "", ""}, // no Copilot: its ten columns are empty
 			"fabrikam": {"fabrikam", "Fabrikam Inc", "", "2026-11-18", "28", "medium", "2",
-				"5", "5", "0", "0", "0", "2", "3", "40.0", "2", "1", "1", "50.0", "50.0", "1"},
+				"5", "5", "0", "0", "0", "2", "3", "40.0", "2", "1", "1", "50.0", "50.0", "1",
+				"", "", "", "", "", "", "", "", "", ""},
 		})
 		if !slices.Equal(records[0], strings.Split("customerId,customerName,customerTenantId,reportDate,windowDays,band,users,"+
 			"licensesSold,soldOwn,soldPartner,soldDirect,soldUnknown,licensesAssigned,unassigned,deploymentPercent,"+
-			"entitlements,activeEntitlements,countedActiveEntitlements,usagePercent,adjustedUsagePercent,inactiveLicensedUsers", ",")) {
+			"entitlements,activeEntitlements,countedActiveEntitlements,usagePercent,adjustedUsagePercent,inactiveLicensedUsers,"+
+			"copilotReportDate,copilotSeatsSold,copilotSeatsAssigned,copilotUnassigned,copilotActive,copilotHabitual,"+
+			"copilotDormant,copilotNeverUsed,copilotNew,copilotIdleSeats", ",")) {
 			t.Errorf("header %q", records[0])
 		}
 	})

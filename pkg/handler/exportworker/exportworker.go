@@ -68,6 +68,8 @@ type Worker struct {
 	// fail).
 	reader export.Reader
 	now    func() time.Time
+	// copilotHabitualDays is COPILOT_HABITUAL_DAYS, for the customers export.
+	copilotHabitualDays int
 }
 
 // New is the ExportWorkerFunction's Lambda handler.
@@ -81,12 +83,12 @@ func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
 
 // NewWorker builds the Worker (tests and the local stack call Handle or
 // Run on it directly).
-func NewWorker(env *awsenv.Env, _ config.Config) (*Worker, error) {
+func NewWorker(env *awsenv.Env, cfg config.Config) (*Worker, error) {
 	if env.Bucket == "" {
 		return nil, errors.New("BUCKET_NAME is not set")
 	}
 	st := store.New(env.DynamoDB, env.Table)
-	return &Worker{store: st, blob: blob.New(env.S3, env.Bucket), reader: st, now: time.Now}, nil
+	return &Worker{store: st, blob: blob.New(env.S3, env.Bucket), reader: st, now: time.Now, copilotHabitualDays: cfg.CopilotHabitual()}, nil
 }
 
 // Handle runs the export job of every INSERT record of an export job item.
@@ -236,7 +238,7 @@ func (w *Worker) write(ctx context.Context, t license.Tenant, job *store.ExportJ
 	if job.Gzip {
 		contentType = "application/gzip"
 	}
-	req := export.Request{Tenant: t, Dataset: export.Dataset(job.Dataset), CustomerID: job.CustomerID}
+	req := export.Request{Tenant: t, Dataset: export.Dataset(job.Dataset), CustomerID: job.CustomerID, CopilotHabitualDays: w.copilotHabitualDays}
 	for try := 1; ; try++ {
 		res, size, err := w.stream(ctx, key, contentType, job.Gzip, req)
 		if err == nil {

@@ -65,6 +65,8 @@ type Handler struct {
 	store  *store.Store
 	router *api.Router
 	now    func() time.Time
+	// copilotHabitualDays is COPILOT_HABITUAL_DAYS.
+	copilotHabitualDays int
 }
 
 // New is the PortfolioFunction's Lambda handler.
@@ -77,7 +79,7 @@ func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
 	if env == nil || env.DynamoDB == nil || env.Table == "" {
 		return nil, errors.New("the portfolio function needs a DynamoDB client and TABLE_NAME")
 	}
-	h := &Handler{store: store.New(env.DynamoDB, env.Table, store.WithWorkers(8)), now: time.Now}
+	h := &Handler{store: store.New(env.DynamoDB, env.Table, store.WithWorkers(8)), now: time.Now, copilotHabitualDays: cfg.CopilotHabitual()}
 	rt := api.NewRouter()
 	rt.Read(http.MethodGet, RoutePortfolio, h.portfolio)
 	rt.Read(http.MethodGet, RouteHistory, h.history)
@@ -100,6 +102,10 @@ type Portfolio struct {
 	LowestUsage      []view.Headline `json:"lowestUsage"`
 	MostUnassigned   []view.Headline `json:"mostUnassigned"`
 	UpsellCandidates []view.Headline `json:"upsellCandidates"`
+	// Copilot sums the customers' Copilot figures (SPEC §11); absent while
+	// no customer has any. MostIdleCopilot ranks customers by idle seats.
+	Copilot         *view.Copilot         `json:"copilot,omitempty"`
+	MostIdleCopilot []view.CopilotRanking `json:"mostIdleCopilot"`
 }
 
 func (h *Handler) portfolio(ctx context.Context, r *api.Request) (api.Response, error) {
@@ -128,6 +134,8 @@ func (h *Handler) portfolio(ctx context.Context, r *api.Request) (api.Response, 
 		LowestUsage:      headlines(read.LowestUsage),
 		MostUnassigned:   headlines(read.MostUnassigned),
 		UpsellCandidates: headlines(read.UpsellCandidates),
+		Copilot:          view.CopilotOf(p.Copilot.Figures(), window, h.copilotHabitualDays),
+		MostIdleCopilot:  copilotRankings(read.MostIdleCopilot),
 	})
 }
 

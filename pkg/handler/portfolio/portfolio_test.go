@@ -273,7 +273,7 @@ func (s *stack) assertPortfolio(t *testing.T, when string) {
 			t.Fatal(err)
 		}
 		lists := map[string]any{}
-		for _, k := range []string{"lowestUsage", "mostUnassigned", "upsellCandidates"} {
+		for _, k := range []string{"lowestUsage", "mostUnassigned", "upsellCandidates", "mostIdleCopilot"} {
 			lists[k] = got[k]
 			delete(got, k)
 		}
@@ -282,7 +282,8 @@ func (s *stack) assertPortfolio(t *testing.T, when string) {
 			Customers  int                `json:"customers"`
 			Bands      license.BandCounts `json:"bands"`
 			view.Blocks
-		}{window, len(customers), sum.Bands, view.PortfolioBlocks(&sum, window)})
+			Copilot *view.Copilot `json:"copilot,omitempty"`
+		}{window, len(customers), sum.Bands, view.PortfolioBlocks(&sum, window), view.CopilotOf(sum.Copilot.Figures(), window, license.DefaultCopilotHabitualDays)})
 		if !reflect.DeepEqual(got, want) {
 			gb, _ := json.Marshal(got)
 			wb, _ := json.Marshal(want)
@@ -371,7 +372,7 @@ func TestPortfolioFollowsTheCustomers(t *testing.T) {
 	if status, _ := s.get(t, RoutePortfolio, nil); status != 200 {
 		t.Fatal(status)
 	}
-	if calls := s.calls.take(); !reflect.DeepEqual(calls, map[string]int{"BatchGetItem": 1, "Query": 3}) {
+	if calls := s.calls.take(); !reflect.DeepEqual(calls, map[string]int{"BatchGetItem": 1, "Query": 4}) {
 		t.Errorf("GET /v1/portfolio made %v", calls)
 	}
 
