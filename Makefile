@@ -111,7 +111,7 @@ run: run-tools
 
 ## events-test: every events/ file through its function's bootstrap under the Lambda Runtime Interface Emulator
 events-test: tools
-	$(GO) test -count=1 -run TestEventsUnderRuntimeInterfaceEmulator -v ./internal/devstack/rie/
+	$(GO) test -count=1 -run TestEventsUnderRuntimeInterfaceEmulator -v ./internal/devstack/
 
 ## bench: every path measured against its reference on the local stack (table on stdout, bench-results.json; see BENCHMARKS.md)
 # Flags go through BENCH_FLAGS, e.g. make bench BENCH_FLAGS='-large' (adds the

@@ -16,7 +16,7 @@ import (
 
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/internal/openapi"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
@@ -260,7 +260,7 @@ func oversized() []byte {
 // The stack and the calls.
 
 type env struct {
-	stack *localstack.Stack
+	stack *devstack.Stack
 	spec  *openapi.Spec
 	http  *http.Client
 	date  license.Date
@@ -315,7 +315,7 @@ type routeCase struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,11 +326,11 @@ func start(t *testing.T) *env {
 	if err := spec.Check(); err != nil {
 		t.Fatalf("openapi.yaml: %v", err)
 	}
-	tokens, err := localstack.ParseTokens(writerToken + "=" + tenantID + "," + readerToken + "=" + tenantID + ":reader")
+	tokens, err := devstack.ParseTokens(writerToken + "=" + tenantID + "," + readerToken + "=" + tenantID + ":reader")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stack := apitest.StartStack(t, localstack.Options{
+	stack := apitest.StartStack(t, devstack.Options{
 		Tokens:              tokens,
 		RequireAllFunctions: true,
 		RetryBackoff:        func(int) time.Duration { return 0 },

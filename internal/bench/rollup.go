@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup"
@@ -67,7 +67,7 @@ func benchRollup(ctx context.Context, r *runner) ([]Figure, error) {
 
 // aggregateSource is the template's stream event of the AggregateFunction
 // and the function, built as its main builds it.
-func (r *runner) aggregateSource() (devstack.StreamSource, *localstack.Function, error) {
+func (r *runner) aggregateSource() (infra.StreamSource, *devstack.Function, error) {
 	for _, src := range r.stack.template.StreamSources() {
 		if src.Function != "AggregateFunction" {
 			continue
@@ -78,14 +78,14 @@ func (r *runner) aggregateSource() (devstack.StreamSource, *localstack.Function,
 				timeout = f.Timeout
 			}
 		}
-		return src, &localstack.Function{LogicalID: src.Function, Timeout: timeout}, nil
+		return src, &devstack.Function{LogicalID: src.Function, Timeout: timeout}, nil
 	}
-	return devstack.StreamSource{}, nil, errors.New("template.yaml has no stream event for AggregateFunction")
+	return infra.StreamSource{}, nil, errors.New("template.yaml has no stream event for AggregateFunction")
 }
 
 // rollupRun ingests n customers of tenant, then runs the aggregator on the
 // table's stream until the tenant's roll-up is exact.
-func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src devstack.StreamSource, proto *localstack.Function) (ingested, caught float64, err error) {
+func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src infra.StreamSource, proto *devstack.Function) (ingested, caught float64, err error) {
 	const table = benchTable
 	t, err := license.NewTenant(tenant)
 	if err != nil {
@@ -121,8 +121,8 @@ func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src devsta
 	}
 	fn := *proto
 	fn.Handler = h
-	feed := localstack.NewStreamFeed(r.stack.dynamo.StreamsClient(), aws.ToString(desc.Table.LatestStreamArn), nil, 0)
-	consumer, err := feed.Subscribe(src, &fn, localstack.StreamConsumerConfig{FailureFile: filepath.Join(r.scratch, tenant+"-failures.jsonl")})
+	feed := devstack.NewStreamFeed(r.stack.dynamo.StreamsClient(), aws.ToString(desc.Table.LatestStreamArn), nil, 0)
+	consumer, err := feed.Subscribe(src, &fn, devstack.StreamConsumerConfig{FailureFile: filepath.Join(r.scratch, tenant+"-failures.jsonl")})
 	if err != nil {
 		return 0, 0, err
 	}

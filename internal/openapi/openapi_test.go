@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 func repoFile(t *testing.T, name string) string {
 	t.Helper()
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func loadRepoSpec(t *testing.T) *Spec {
 // else is: the description follows the deployed API.
 func TestEveryTemplateRouteIsDescribedAndNothingElse(t *testing.T) {
 	spec := loadRepoSpec(t)
-	tpl, err := devstack.LoadTemplate(repoFile(t, "template.yaml"))
+	tpl, err := infra.LoadTemplate(repoFile(t, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

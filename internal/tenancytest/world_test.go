@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
@@ -140,7 +140,7 @@ func snapshot(tenant string, c customer, d license.Date) []byte {
 
 // world is the running stack and what the suite created in it.
 type world struct {
-	stack *localstack.Stack
+	stack *devstack.Stack
 	http  *http.Client
 	date  license.Date // the report date of every document
 
@@ -153,11 +153,11 @@ type world struct {
 // startWorld starts the local stack with the suite's tokens.
 func startWorld(t *testing.T) *world {
 	t.Helper()
-	tokens, err := localstack.ParseTokens(tokenA + "=" + tenantA + "," + tokenB + "=" + tenantB + "," + tokenBReader + "=" + tenantB + ":reader")
+	tokens, err := devstack.ParseTokens(tokenA + "=" + tenantA + "," + tokenB + "=" + tenantB + "," + tokenBReader + "=" + tenantB + ":reader")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stack := apitest.StartStack(t, localstack.Options{
+	stack := apitest.StartStack(t, devstack.Options{
 		Tokens:              tokens,
 		RequireAllFunctions: true,
 		RetryBackoff:        func(int) time.Duration { return 0 },

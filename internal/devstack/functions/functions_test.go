@@ -10,18 +10,18 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // TestRegistryMatchesTemplateAndMains checks that the registry has exactly
 // the template's functions, and that each entry is the constructor the
 // function's own main.go starts — so the local stack runs what Lambda runs.
 func TestRegistryMatchesTemplateAndMains(t *testing.T) {
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := devstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	tmpl, err := infra.LoadTemplate(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

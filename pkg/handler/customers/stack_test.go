@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/internal/openapi"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
@@ -184,7 +184,7 @@ var (
 func apiSpec(t testing.TB) *openapi.Spec {
 	t.Helper()
 	specOnce.Do(func() {
-		root, err := devstack.RepoRoot()
+		root, err := infra.RepoRoot()
 		if err != nil {
 			specErr = err
 			return

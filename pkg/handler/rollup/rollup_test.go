@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup/rolluptest"
@@ -67,7 +67,7 @@ func TestImageConvertsEveryType(t *testing.T) {
 // FIGURES records, partial batch responses, bisection, bounded retries and
 // an on-failure destination.
 func TestTemplateEventSource(t *testing.T) {
-	var src *devstack.StreamSource
+	var src *infra.StreamSource
 	for _, s := range devstacktest.Template().StreamSources() {
 		if s.Function == "AggregateFunction" {
 			src = &s

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 )
@@ -81,7 +81,7 @@ func sampleEvent(t *testing.T) (events.DynamoDBEvent, *license.Figures) {
 		}
 		return events.DynamoDBEventRecord{
 			EventID: "a1b2c3d4e5f60718293a4b5c6d7e8f9" + strconv.Itoa(n), EventName: name, EventVersion: "1.1",
-			EventSource: "aws:dynamodb", AWSRegion: devstack.Region,
+			EventSource: "aws:dynamodb", AWSRegion: infra.Region,
 			EventSourceArn: "arn:aws:dynamodb:us-east-1:123456789012:table/license-insights-Table-1ABCDEF2GHIJ/stream/2026-11-01T00:00:00.000",
 			Change: events.DynamoDBStreamRecord{
 				ApproximateCreationDateTime: events.SecondsEpochTime{Time: at},
@@ -106,7 +106,7 @@ func sampleEvent(t *testing.T) (events.DynamoDBEvent, *license.Figures) {
 
 func sampleEventPath(t *testing.T) string {
 	t.Helper()
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 func TestMain(m *testing.M) { devstacktest.Main(m) }
@@ -68,7 +68,7 @@ type streamUnderTest struct {
 }
 
 // startConsumer runs a consumer of a fresh table's stream for the test.
-func startConsumer(t *testing.T, source devstack.StreamSource, rec *recorder) (*dynamodb.Client, string, *streamUnderTest, string) {
+func startConsumer(t *testing.T, source infra.StreamSource, rec *recorder) (*dynamodb.Client, string, *streamUnderTest, string) {
 	t.Helper()
 	db, table := devstacktest.Table(t)
 	desc, err := db.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(table)})
@@ -126,7 +126,7 @@ func waitIdle(t *testing.T, s *streamUnderTest) {
 func TestStreamConsumerFiltersBatchesAndShapesEvents(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	source := devstack.StreamSource{
+	source := infra.StreamSource{
 		Function: "AggregateFunction", Event: "FiguresChanged", StartingPosition: "TRIM_HORIZON",
 		BatchSize: 2, FilterPatterns: []string{figuresPattern}, MaxRetries: -1, ReportBatchItemFailures: true,
 	}
@@ -245,7 +245,7 @@ func TestStreamConsumerRedeliversFromFirstReportedFailure(t *testing.T) {
 		}
 		return resp, nil
 	}
-	source := devstack.StreamSource{
+	source := infra.StreamSource{
 		Function: "F", Event: "E", StartingPosition: "TRIM_HORIZON", BatchSize: 10,
 		MaxBatchingWindow: 500 * time.Millisecond, MaxRetries: 3, ReportBatchItemFailures: true,
 	}
@@ -302,7 +302,7 @@ func TestStreamConsumerBisectsAndGivesUpOnPoison(t *testing.T) {
 		}
 		return events.DynamoDBEventResponse{}, nil
 	}
-	source := devstack.StreamSource{
+	source := infra.StreamSource{
 		Function: "F", Event: "E", StartingPosition: "TRIM_HORIZON", BatchSize: 4,
 		MaxBatchingWindow: 500 * time.Millisecond, BisectOnError: true, MaxRetries: 2,
 	}

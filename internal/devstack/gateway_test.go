@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"bytes"
@@ -15,13 +15,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
 )
 
 // The routes of template.yaml that make matching interesting: literal and
 // parameter segments at the same depth, and nested resources.
-var testRoutes = []devstack.Route{
+var testRoutes = []infra.Route{
 	{Function: "IngestFunction", Event: "PostReport", Method: "POST", Path: "/v1/customers/{customerId}/reports"},
 	{Function: "IngestFunction", Event: "GetUpload", Method: "GET", Path: "/v1/uploads/{uploadId}"},
 	{Function: "InsightsFunction", Event: "ListCustomers", Method: "GET", Path: "/v1/customers"},

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // StreamConsumer is Lambda's event source mapping for one DynamoDB stream
@@ -29,7 +29,7 @@ import (
 // written to the on-failure file, standing in for the template's SQS
 // on-failure destination.
 type StreamConsumer struct {
-	source    devstack.StreamSource
+	source    infra.StreamSource
 	filters   Filters
 	fn        *Function
 	streamARN string
@@ -85,7 +85,7 @@ type StreamConsumerConfig struct {
 	Backoff func(attempt int) time.Duration
 }
 
-func newStreamConsumer(source devstack.StreamSource, fn *Function, streamARN string, cfg StreamConsumerConfig) (*StreamConsumer, error) {
+func newStreamConsumer(source infra.StreamSource, fn *Function, streamARN string, cfg StreamConsumerConfig) (*StreamConsumer, error) {
 	filters, err := CompileFilters(source.FilterPatterns)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: %s.%s FilterCriteria: %w", source.Function, source.Event, err)

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // S3Events stands in for S3's EventBridge integration and the template's
@@ -56,7 +56,7 @@ type S3Events struct {
 }
 
 type eventRule struct {
-	source  devstack.EventBridgeSource
+	source  infra.EventBridgeSource
 	pattern *Pattern
 	fn      *Function
 }
@@ -87,7 +87,7 @@ type S3EventsConfig struct {
 // NewS3Events prepares the rules: each source's pattern with !Ref values
 // resolved by refs (the bucket's logical id → the local bucket name).
 // functions without an entry are skipped with a warning.
-func NewS3Events(sources []devstack.EventBridgeSource, functions map[string]*Function, refs map[string]string, cfg S3EventsConfig) (*S3Events, error) {
+func NewS3Events(sources []infra.EventBridgeSource, functions map[string]*Function, refs map[string]string, cfg S3EventsConfig) (*S3Events, error) {
 	e := &S3Events{
 		bucket: cfg.Bucket, client: cfg.Client, log: cfg.Log, retries: cfg.Retries, backoff: cfg.Backoff, every: cfg.ListEvery,
 		failures: &failureLog{path: cfg.FailureFile}, seen: map[string]bool{}, wake: make(chan struct{}, 1),
@@ -105,7 +105,7 @@ func NewS3Events(sources []devstack.EventBridgeSource, functions map[string]*Fun
 		e.every = 2 * time.Second
 	}
 	for _, src := range sources {
-		resolved := devstack.ResolveRefs(src.Pattern, refs)
+		resolved := infra.ResolveRefs(src.Pattern, refs)
 		text, err := json.Marshal(resolved)
 		if err != nil {
 			return nil, fmt.Errorf("localstack: %s.%s pattern: %w", src.Function, src.Event, err)

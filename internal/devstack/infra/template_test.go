@@ -1,4 +1,4 @@
-package devstack
+package infra
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 
 // The project's own template: the reader is tested against the file the
 // local stack actually follows.
-const projectTemplate = "../../template.yaml"
+const projectTemplate = "../../../template.yaml"
 
 func loadProjectTemplate(t *testing.T) *Template {
 	t.Helper()
@@ -215,7 +215,7 @@ func TestFunctionsFromTemplate(t *testing.T) {
 // FunctionDir must agree, or the local stack and AWS would run different
 // code for the same function.
 func TestMakefileBuildsEveryFunction(t *testing.T) {
-	data, err := os.ReadFile("../../Makefile")
+	data, err := os.ReadFile("../../../Makefile")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
 )
@@ -52,7 +52,7 @@ func Main(getenv func(string) string, stdout, stderr io.Writer) int {
 			return 130
 		}
 		fmt.Fprintln(stderr, "error:", err)
-		if errors.Is(err, devstack.ErrToolsMissing) {
+		if errors.Is(err, infra.ErrToolsMissing) {
 			fmt.Fprintln(stderr, "devstack: run `make tools` (or use `make run`, which does)")
 		}
 		return 1
@@ -159,7 +159,7 @@ func printEndpoints(w io.Writer, s *Stack, logPath string) {
 		row("token", "Authorization: Bearer %s  → tenant %s, %s", t.Name, t.Tenant.ID(), role)
 	}
 	row("try", "curl -H 'Authorization: Bearer %s' %s/v1/portfolio", s.Tokens[0].Name, s.APIURL)
-	row("DynamoDB Local", "%s  table %s  (region %s, any access key)", s.DynamoDBEndpoint, s.Table, devstack.Region)
+	row("DynamoDB Local", "%s  table %s  (region %s, any access key)", s.DynamoDBEndpoint, s.Table, infra.Region)
 	row("S3 (versitygw)", "%s  bucket %s  (path-style, signatures checked)", s.S3.Endpoint, s.Bucket)
 	row("", "AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=%s", s.S3.AccessKey, s.S3.SecretKey, s.S3.Region)
 	sources := s.EventSources()

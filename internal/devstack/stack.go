@@ -9,7 +9,7 @@
 // `make run` (cmd/devstack) starts it; integration tests and the benchmark
 // harness start it too, and use WaitIdle to wait until every event source
 // has caught up.
-package localstack
+package devstack
 
 import (
 	"context"
@@ -33,8 +33,8 @@ import (
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/ctxmissing"
 	"github.com/aws/aws-xray-sdk-go/v2/xray"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/functions"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 )
@@ -79,7 +79,7 @@ type Options struct {
 	// TableName, which must then be unused.
 	DynamoDBEndpoint string
 	// DynamoDBJavaOptions go to DynamoDB Local's JVM (see
-	// devstack.DynamoDBOptions.JavaOptions); nil means its quick-start
+	// infra.DynamoDBOptions.JavaOptions); nil means its quick-start
 	// defaults.
 	DynamoDBJavaOptions []string
 	TableName           string // "" means DefaultTableName
@@ -100,7 +100,7 @@ type Options struct {
 type Stack struct {
 	APIURL           string // http://127.0.0.1:<port>
 	DynamoDBEndpoint string
-	S3               *devstack.S3 // endpoint and credentials
+	S3               *infra.S3 // endpoint and credentials
 	Table, Bucket    string
 	Dir              string
 	FailureFile      string // batches and events given up on, JSON lines
@@ -121,7 +121,7 @@ type Stack struct {
 	s3events  *S3Events
 	log       *slog.Logger
 
-	dynamo    *devstack.DynamoDB // nil when the caller's
+	dynamo    *infra.DynamoDB // nil when the caller's
 	api, hook *http.Server
 	cancel    context.CancelFunc
 	workers   sync.WaitGroup
@@ -157,13 +157,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 	tmplPath := opts.Template
 	if tmplPath == "" {
-		root, err := devstack.RepoRoot()
+		root, err := infra.RepoRoot()
 		if err != nil {
 			return nil, err
 		}
 		tmplPath = filepath.Join(root, "template.yaml")
 	}
-	tmpl, err := devstack.LoadTemplate(tmplPath)
+	tmpl, err := infra.LoadTemplate(tmplPath)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +208,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	var wg sync.WaitGroup
 	if opts.DynamoDBEndpoint == "" {
 		wg.Go(func() {
-			s.dynamo, dynamoErr = devstack.StartDynamoDB(life, devstack.DynamoDBOptions{Log: opts.ServiceLog, JavaOptions: opts.DynamoDBJavaOptions})
+			s.dynamo, dynamoErr = infra.StartDynamoDB(life, infra.DynamoDBOptions{Log: opts.ServiceLog, JavaOptions: opts.DynamoDBJavaOptions})
 		})
 	}
 	wg.Go(func() {
-		s.S3, s3Err = devstack.StartS3With(life, devstack.S3Options{
+		s.S3, s3Err = infra.StartS3With(life, infra.S3Options{
 			Dir: filepath.Join(s.Dir, "s3"), EventWebhookURL: "http://" + hookListener.Addr().String() + "/", Log: opts.ServiceLog,
 		})
 	})
@@ -227,14 +227,14 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	step("services (DynamoDB Local, versitygw)")
 
 	dynamo := dynamodb.New(dynamodb.Options{
-		Region: devstack.Region, BaseEndpoint: aws.String(s.DynamoDBEndpoint),
+		Region: infra.Region, BaseEndpoint: aws.String(s.DynamoDBEndpoint),
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("local", "local", "")),
 	})
-	if err := devstack.CreateTable(ctx, dynamo, tmpl, s.Table); err != nil {
+	if err := infra.CreateTable(ctx, dynamo, tmpl, s.Table); err != nil {
 		return nil, err
 	}
 	s.tableCreated, s.tableClient = true, dynamo
-	if err := devstack.CreateBucket(ctx, s.S3.Client(), s.Bucket); err != nil {
+	if err := infra.CreateBucket(ctx, s.S3.Client(), s.Bucket); err != nil {
 		return nil, err
 	}
 	step("table and bucket from template.yaml")
@@ -294,7 +294,7 @@ func (s *Stack) timer() func(string) {
 
 // localRefs maps the template's table and bucket logical ids to the local
 // names, for !Ref in environments and event patterns.
-func (s *Stack) localRefs(tmpl *devstack.Template) (map[string]string, error) {
+func (s *Stack) localRefs(tmpl *infra.Template) (map[string]string, error) {
 	refs := map[string]string{}
 	for typ, name := range map[string]string{"AWS::DynamoDB::Table": s.Table, "AWS::S3::Bucket": s.Bucket} {
 		ids, err := tmpl.LogicalIDs(typ)
@@ -312,7 +312,7 @@ func (s *Stack) localRefs(tmpl *devstack.Template) (map[string]string, error) {
 // hostFunctions builds the handler of every function that has an event
 // the stack serves. The authorizer has none: the gateway's tokens stand
 // in for it.
-func (s *Stack) hostFunctions(tmpl *devstack.Template, registry map[string]awsenv.NewFunc, opts Options, refs map[string]string) error {
+func (s *Stack) hostFunctions(tmpl *infra.Template, registry map[string]awsenv.NewFunc, opts Options, refs map[string]string) error {
 	getenv := opts.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
@@ -370,7 +370,7 @@ func (s *Stack) hostFunctions(tmpl *devstack.Template, registry map[string]awsen
 // starts: an entry the template does not declare is an error (a stale
 // registry), and so is a declared function without an entry when
 // RequireAllFunctions is set; otherwise that one is a warning.
-func checkRegistry(tmpl *devstack.Template, opts Options, log *slog.Logger) (map[string]awsenv.NewFunc, error) {
+func checkRegistry(tmpl *infra.Template, opts Options, log *slog.Logger) (map[string]awsenv.NewFunc, error) {
 	registry := opts.Functions
 	if registry == nil {
 		registry = functions.Registry()
@@ -404,7 +404,7 @@ func checkRegistry(tmpl *devstack.Template, opts Options, log *slog.Logger) (map
 
 // startStreams starts a consumer for every stream event source whose
 // function is hosted.
-func (s *Stack) startStreams(ctx, life context.Context, tmpl *devstack.Template, dynamo *dynamodb.Client, opts Options, refs map[string]string) error {
+func (s *Stack) startStreams(ctx, life context.Context, tmpl *infra.Template, dynamo *dynamodb.Client, opts Options, refs map[string]string) error {
 	sources := tmpl.StreamSources()
 	if len(sources) == 0 {
 		return nil
@@ -418,7 +418,7 @@ func (s *Stack) startStreams(ctx, life context.Context, tmpl *devstack.Template,
 		return fmt.Errorf("localstack: table %s has no stream, but template.yaml has stream event sources", s.Table)
 	}
 	streams := dynamodbstreams.New(dynamodbstreams.Options{
-		Region: devstack.Region, BaseEndpoint: aws.String(s.DynamoDBEndpoint),
+		Region: infra.Region, BaseEndpoint: aws.String(s.DynamoDBEndpoint),
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("local", "local", "")),
 	})
 	feed := NewStreamFeed(streams, streamARN, s.log.With("component", "stream"), opts.StreamPoll)

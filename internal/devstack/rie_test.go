@@ -1,4 +1,4 @@
-package rie
+package devstack_test
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
@@ -209,15 +209,15 @@ func lookup(v any, path string) any {
 // does for every events/ file: the function's bootstrap, built as Lambda
 // runs it, behind the emulator's invoke API.
 func TestEventsUnderRuntimeInterfaceEmulator(t *testing.T) {
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := devstack.LoadTemplate(filepath.Join(root, "template.yaml"))
+	tmpl, err := infra.LoadTemplate(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tools, err := devstack.FindTools()
+	tools, err := infra.FindTools()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestEventsUnderRuntimeInterfaceEmulator(t *testing.T) {
 
 	// Every file must name a function of the template and have an
 	// expectation; every expectation must have its file.
-	byDir := map[string]devstack.Function{}
+	byDir := map[string]infra.Function{}
 	for _, f := range tmpl.Functions() {
 		byDir[filepath.Base(f.Dir)] = f
 	}
@@ -280,7 +280,7 @@ func TestEventsUnderRuntimeInterfaceEmulator(t *testing.T) {
 
 	// The services and data the events name: a local stack with a small
 	// demo portfolio (the events use its first customers).
-	stack, err := localstack.Start(t.Context(), localstack.Options{Getenv: func(string) string { return "" }})
+	stack, err := devstack.Start(t.Context(), devstack.Options{Getenv: func(string) string { return "" }})
 	if err != nil {
 		t.Fatalf("starting the local stack: %v", err)
 	}
@@ -290,7 +290,7 @@ func TestEventsUnderRuntimeInterfaceEmulator(t *testing.T) {
 		}
 	})
 	date, _ := license.ParseDate(demoDate)
-	if _, err := stack.LoadDemo(t.Context(), localstack.DemoOptions{Customers: 3, Users: 10, ReportDate: date}); err != nil {
+	if _, err := stack.LoadDemo(t.Context(), devstack.DemoOptions{Customers: 3, Users: 10, ReportDate: date}); err != nil {
 		t.Fatalf("loading the demo portfolio: %v", err)
 	}
 	t.Logf("local stack with demo data in %.1fs", time.Since(started).Seconds())
@@ -317,7 +317,7 @@ func TestEventsUnderRuntimeInterfaceEmulator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			env["AWS_REGION"] = devstack.Region
+			env["AWS_REGION"] = infra.Region
 			env["AWS_ACCESS_KEY_ID"] = stack.S3.AccessKey
 			env["AWS_SECRET_ACCESS_KEY"] = stack.S3.SecretKey
 			env["AWS_ENDPOINT_URL_DYNAMODB"] = stack.DynamoDBEndpoint

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // StreamFeed reads one table stream for all of its consumers: every shard
@@ -58,7 +58,7 @@ func NewStreamFeed(client *dynamodbstreams.Client, streamARN string, log *slog.L
 // Subscribe adds a consumer for one of the template's stream events.
 // StartingPosition TRIM_HORIZON and LATEST are understood, but not mixed
 // on one stream (one reader serves them all).
-func (f *StreamFeed) Subscribe(source devstack.StreamSource, fn *Function, cfg StreamConsumerConfig) (*StreamConsumer, error) {
+func (f *StreamFeed) Subscribe(source infra.StreamSource, fn *Function, cfg StreamConsumerConfig) (*StreamConsumer, error) {
 	switch source.StartingPosition {
 	case "TRIM_HORIZON", "LATEST":
 	default:

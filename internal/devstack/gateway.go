@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
 )
 
@@ -50,7 +50,7 @@ type Gateway struct {
 }
 
 type gatewayRoute struct {
-	devstack.Route
+	infra.Route
 	segments []string // the path split at '/', "{name}" for parameters
 	fn       *Function
 	missing  string // when fn is nil: why (no handler registered)
@@ -59,7 +59,7 @@ type gatewayRoute struct {
 // NewGateway builds a gateway over routes. functions maps logical ids to
 // their hosted function; a route whose function is absent answers 501 and
 // says so. log may be nil.
-func NewGateway(routes []devstack.Route, functions map[string]*Function, tokens []Token, log *slog.Logger) (*Gateway, error) {
+func NewGateway(routes []infra.Route, functions map[string]*Function, tokens []Token, log *slog.Logger) (*Gateway, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -260,7 +260,7 @@ func (g *Gateway) authorize(header string) (Token, bool) {
 
 // ProxyEvent builds the REST API (v1) Lambda proxy event for r, as API
 // Gateway builds it after the authorizer allowed token.
-func (g *Gateway) ProxyEvent(r *http.Request, route devstack.Route, params map[string]string, body []byte, token Token, requestID string) events.APIGatewayProxyRequest {
+func (g *Gateway) ProxyEvent(r *http.Request, route infra.Route, params map[string]string, body []byte, token Token, requestID string) events.APIGatewayProxyRequest {
 	now := time.Now().UTC()
 	headers, multiHeaders := map[string]string{}, map[string][]string{}
 	for name, values := range r.Header {
@@ -320,7 +320,7 @@ func (g *Gateway) ProxyEvent(r *http.Request, route devstack.Route, params map[s
 }
 
 // resourceID is a short stable id per resource path, as API Gateway has.
-func resourceID(route devstack.Route) string {
+func resourceID(route infra.Route) string {
 	var h uint32 = 2166136261
 	for _, c := range []byte(route.Path) {
 		h = (h ^ uint32(c)) * 16777619

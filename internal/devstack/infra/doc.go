@@ -8,4 +8,4 @@
 //
 // The local stack command, every integration test (through
 // devstack/devstacktest) and the benchmarks build on this package.
-package devstack
+package infra

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -17,13 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // uploadRule is template.yaml's UploadArrived rule, as the template reader
 // gives it (the bucket still a !Ref).
-var uploadRule = devstack.EventBridgeSource{
+var uploadRule = infra.EventBridgeSource{
 	Function: "IngestFunction", Event: "UploadArrived",
 	Pattern: map[string]any{
 		"source":      []any{"aws.s3"},
@@ -82,16 +82,16 @@ func TestS3EventsFromTheWebhook(t *testing.T) {
 	var e *S3Events
 	hook := httptest.NewServer(&switchHandler{})
 	t.Cleanup(hook.Close)
-	srv, err := devstack.StartS3With(t.Context(), devstack.S3Options{Dir: t.TempDir(), EventWebhookURL: hook.URL})
+	srv, err := infra.StartS3With(t.Context(), infra.S3Options{Dir: t.TempDir(), EventWebhookURL: hook.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Stop() })
 	client := srv.Client()
-	if err := devstack.CreateBucket(t.Context(), client, bucket); err != nil {
+	if err := infra.CreateBucket(t.Context(), client, bucket); err != nil {
 		t.Fatal(err)
 	}
-	e, err = NewS3Events([]devstack.EventBridgeSource{uploadRule}, map[string]*Function{"IngestFunction": fn},
+	e, err = NewS3Events([]infra.EventBridgeSource{uploadRule}, map[string]*Function{"IngestFunction": fn},
 		map[string]string{"DataBucket": bucket}, S3EventsConfig{Bucket: bucket, Client: client, ListEvery: time.Hour, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestS3EventsFromTheWebhook(t *testing.T) {
 		t.Fatalf("the webhook delivered %d events, want 1 (the upload): %+v", len(got), got)
 	}
 	ev := got[0]
-	if ev.Source != "aws.s3" || ev.DetailType != "Object Created" || ev.Version != "0" || ev.Region != devstack.Region ||
+	if ev.Source != "aws.s3" || ev.DetailType != "Object Created" || ev.Version != "0" || ev.Region != infra.Region ||
 		ev.AccountID != Account || ev.ID == "" || ev.Time.IsZero() || len(ev.Resources) != 1 || ev.Resources[0] != "arn:aws:s3:::"+bucket {
 		t.Errorf("envelope: %+v", ev)
 	}
@@ -162,7 +162,7 @@ func TestS3EventsListingRetriesAndGivesUp(t *testing.T) {
 	fn := &Function{LogicalID: "IngestFunction", Handler: lambda.NewHandler(rec.handle)}
 	client, bucket := devstacktest.Bucket(t)
 	failureFile := filepath.Join(t.TempDir(), "on-failure.jsonl")
-	e, err := NewS3Events([]devstack.EventBridgeSource{uploadRule}, map[string]*Function{"IngestFunction": fn},
+	e, err := NewS3Events([]infra.EventBridgeSource{uploadRule}, map[string]*Function{"IngestFunction": fn},
 		map[string]string{"DataBucket": bucket}, S3EventsConfig{
 			Bucket: bucket, Client: client, ListEvery: time.Hour, Retries: -1,
 			FailureFile: failureFile, Backoff: func(int) time.Duration { return 0 },
@@ -205,7 +205,7 @@ func TestS3EventsListingRetriesAndGivesUp(t *testing.T) {
 }
 
 func TestS3EventsRejectsUnresolvedReferences(t *testing.T) {
-	_, err := NewS3Events([]devstack.EventBridgeSource{uploadRule}, nil, map[string]string{}, S3EventsConfig{})
+	_, err := NewS3Events([]infra.EventBridgeSource{uploadRule}, nil, map[string]string{}, S3EventsConfig{})
 	if err == nil || !strings.Contains(err.Error(), "intrinsic function") {
 		t.Errorf("a pattern with an unresolved !Ref: %v", err)
 	}

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // Account is the AWS account id the local stack reports in ARNs and events.
@@ -87,4 +87,4 @@ func newRequestID() string {
 }
 
 // regionName is the region of every local ARN and event.
-const regionName = devstack.Region
+const regionName = infra.Region

@@ -1,4 +1,4 @@
-package localstack
+package devstack
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/functions"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 )
@@ -194,7 +194,7 @@ func TestStackChecksTheRegistryAgainstTheTemplate(t *testing.T) {
 // writeTemplateWithout copies template.yaml without one resource.
 func writeTemplateWithout(t *testing.T, logicalID string) string {
 	t.Helper()
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
