@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/rollup"
 )
 
 func main() { awsenv.Start("aggregate", rollup.New) }

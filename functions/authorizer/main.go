@@ -2,8 +2,8 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/authorizer"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/authorizer"
 )
 
 func main() { awsenv.Start("authorizer", authorizer.New) }

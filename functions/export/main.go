@@ -3,8 +3,8 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/api/exports"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exports"
 )
 
 func main() { awsenv.Start("export", exports.New) }

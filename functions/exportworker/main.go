@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exportworker"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/exportworker"
 )
 
 func main() { awsenv.Start("exportworker", exportworker.New) }

@@ -3,8 +3,8 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/api/reports"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/reports"
 )
 
 func main() { awsenv.Start("ingest", reports.New) }

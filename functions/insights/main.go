@@ -3,8 +3,8 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/api/customers"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/customers"
 )
 
 func main() { awsenv.Start("insights", customers.New) }

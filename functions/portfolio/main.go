@@ -3,8 +3,8 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/api/portfolio"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/portfolio"
 )
 
 func main() { awsenv.Start("portfolio", portfolio.New) }

@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/licenseinsights/licenseinsights/pkg/api/reports"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/reports"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 	"github.com/licenseinsights/licenseinsights/pkg/store"

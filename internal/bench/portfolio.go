@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/licenseinsights/licenseinsights/pkg/api/portfolio"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/portfolio"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"

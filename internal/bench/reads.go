@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/licenseinsights/licenseinsights/pkg/api/customers"
+	"github.com/licenseinsights/licenseinsights/pkg/api/portfolio"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/customers"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/portfolio"
 )
 
 // Reads through the functions' own handlers, invoked with the API Gateway

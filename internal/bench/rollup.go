@@ -14,9 +14,9 @@ import (
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/rollup"
 )
 
 // The roll-up catch-up: a child ingests 1,000 customers of a new tenant

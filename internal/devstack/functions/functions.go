@@ -7,14 +7,14 @@ package functions
 import (
 	"maps"
 
+	"github.com/licenseinsights/licenseinsights/pkg/api/customers"
+	"github.com/licenseinsights/licenseinsights/pkg/api/exports"
+	"github.com/licenseinsights/licenseinsights/pkg/api/portfolio"
+	"github.com/licenseinsights/licenseinsights/pkg/api/reports"
+	"github.com/licenseinsights/licenseinsights/pkg/authorizer"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/authorizer"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/customers"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exports"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exportworker"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/portfolio"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/reports"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/exportworker"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/rollup"
 )
 
 // registry maps every function of template.yaml to its handler. The local

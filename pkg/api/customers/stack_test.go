@@ -19,9 +19,9 @@ import (
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/internal/openapi"
+	"github.com/licenseinsights/licenseinsights/pkg/api/reports"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/reports"
 )
 
 func TestMain(m *testing.M) { devstacktest.Main(m) }

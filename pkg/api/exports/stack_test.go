@@ -18,14 +18,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
+	"github.com/licenseinsights/licenseinsights/pkg/api/exports"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exports"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exportworker"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/source"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/exportworker"
 )
 
 func TestMain(m *testing.M) { devstacktest.Main(m) }

@@ -18,10 +18,10 @@ import (
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup/rolluptest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/rollup/rolluptest"
 )
 
 func TestMain(m *testing.M) { devstacktest.Main(m) }

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/licenseinsights/licenseinsights/pkg/api"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exports"
+	"github.com/licenseinsights/licenseinsights/pkg/api/exports"
 	"github.com/licenseinsights/licenseinsights/pkg/view"
 )
 

@@ -30,14 +30,14 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/analytics"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup/rolluptest"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 	"github.com/licenseinsights/licenseinsights/pkg/source"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 	"github.com/licenseinsights/licenseinsights/pkg/view"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/rollup"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/rollup/rolluptest"
 )
 
 func TestMain(m *testing.M) { devstacktest.Main(m) }
