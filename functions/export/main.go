@@ -3,8 +3,9 @@
 package main
 
 import (
-	"github.com/licenseinsights/licenseinsights/pkg/api/exports"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 )
 
-func main() { awsenv.Start("export", exports.New) }
+// The handler is wired in pkg/app.Export.
+func main() { awsenv.Start("export", app.Export) }

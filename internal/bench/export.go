@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,7 +14,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
-	"github.com/licenseinsights/licenseinsights/pkg/worker/exportworker"
 )
 
 // The users export of one customer: the parent creates the export job item
@@ -49,7 +49,7 @@ func exportJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	h, err := exportworker.New(env.Env(), config.Default())
+	h, err := app.ExportWorker(env.Env(), config.Default())
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/licenseinsights/licenseinsights/pkg/api/reports"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
@@ -138,7 +138,7 @@ func ingestJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[strin
 	}
 	cfg := config.Default()
 	cfg.PartnerTenantID = p.PartnerTenantID
-	h, err := reports.New(env.Env(), cfg)
+	h, err := app.Ingest(env.Env(), cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/licenseinsights/licenseinsights/pkg/api/customers"
-	"github.com/licenseinsights/licenseinsights/pkg/api/portfolio"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 )
 
@@ -55,9 +55,9 @@ func readsJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[string
 	)
 	switch p.Function {
 	case "insights":
-		h, err = customers.New(env.Env(), config.Default())
+		h, err = app.Insights(env.Env(), config.Default())
 	case "portfolio":
-		h, err = portfolio.New(env.Env(), config.Default())
+		h, err = app.Portfolio(env.Env(), config.Default())
 	default:
 		err = fmt.Errorf("no function %q to read from", p.Function)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"path/filepath"
 	"time"
 
@@ -16,7 +17,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
-	"github.com/licenseinsights/licenseinsights/pkg/worker/rollup"
 )
 
 // The roll-up catch-up: a child ingests 1,000 customers of a new tenant
@@ -115,7 +115,7 @@ func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src infra.
 	if err != nil {
 		return 0, 0, err
 	}
-	h, err := rollup.New(&awsenv.Env{DynamoDB: db, Table: table}, config.Default())
+	h, err := app.Aggregate(&awsenv.Env{DynamoDB: db, Table: table}, config.Default())
 	if err != nil {
 		return 0, 0, err
 	}

@@ -33,8 +33,8 @@ import (
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/ctxmissing"
 	"github.com/aws/aws-xray-sdk-go/v2/xray"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack/functions"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 )
@@ -58,8 +58,8 @@ type Options struct {
 	APIAddr string
 	// Tokens are the accepted bearer tokens; nil means DefaultTokens.
 	Tokens []Token
-	// Functions maps logical ids to handler constructors; nil means the
-	// registry of internal/devstack/functions.
+	// Functions maps logical ids to handler constructors; nil means
+	// app.Functions(), the constructors the functions' mains use.
 	Functions map[string]awsenv.NewFunc
 	// RequireAllFunctions makes a template function without a handler an
 	// error; otherwise its routes answer 501 and a warning is logged.
@@ -317,24 +317,15 @@ func (s *Stack) hostFunctions(tmpl *infra.Template, registry map[string]awsenv.N
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	triggered := map[string]bool{}
-	for _, r := range tmpl.Routes() {
-		triggered[r.Function] = true
-	}
-	for _, src := range tmpl.StreamSources() {
-		triggered[src.Function] = true
-	}
-	for _, src := range tmpl.EventBridgeSources() {
-		triggered[src.Function] = true
-	}
+	triggered := servedFunctions(tmpl)
 	for _, f := range tmpl.Functions() {
-		newFunc, ok := registry[f.LogicalID]
-		if !ok {
-			s.Skipped[f.LogicalID] = "no handler registered in internal/devstack/functions"
-			continue
-		}
 		if !triggered[f.LogicalID] {
 			s.Skipped[f.LogicalID] = "no API route or event source: the gateway's bearer tokens stand in for it"
+			continue
+		}
+		newFunc, ok := registry[f.LogicalID]
+		if !ok {
+			s.Skipped[f.LogicalID] = "no constructor in pkg/app.Functions"
 			continue
 		}
 		env, err := tmpl.ResolveEnvironment(f, refs)
@@ -366,6 +357,22 @@ func (s *Stack) hostFunctions(tmpl *infra.Template, registry map[string]awsenv.N
 	return nil
 }
 
+// servedFunctions are the functions an API route or an event source the
+// stack serves reaches.
+func servedFunctions(tmpl *infra.Template) map[string]bool {
+	served := map[string]bool{}
+	for _, r := range tmpl.Routes() {
+		served[r.Function] = true
+	}
+	for _, src := range tmpl.StreamSources() {
+		served[src.Function] = true
+	}
+	for _, src := range tmpl.EventBridgeSources() {
+		served[src.Function] = true
+	}
+	return served
+}
+
 // checkRegistry compares the registry with the template before anything
 // starts: an entry the template does not declare is an error (a stale
 // registry), and so is a declared function without an entry when
@@ -373,13 +380,16 @@ func (s *Stack) hostFunctions(tmpl *infra.Template, registry map[string]awsenv.N
 func checkRegistry(tmpl *infra.Template, opts Options, log *slog.Logger) (map[string]awsenv.NewFunc, error) {
 	registry := opts.Functions
 	if registry == nil {
-		registry = functions.Registry()
+		registry = app.Functions()
 	}
 	declared := map[string]bool{}
 	var missing []string
+	served := servedFunctions(tmpl)
 	for _, f := range tmpl.Functions() {
 		declared[f.LogicalID] = true
-		if _, ok := registry[f.LogicalID]; !ok {
+		// A function no served event reaches (the authorizer, whose part
+		// the gateway's bearer tokens play) needs no constructor here.
+		if _, ok := registry[f.LogicalID]; !ok && served[f.LogicalID] {
 			missing = append(missing, f.LogicalID)
 		}
 	}
@@ -391,11 +401,11 @@ func checkRegistry(tmpl *infra.Template, opts Options, log *slog.Logger) (map[st
 	}
 	if len(stale) > 0 {
 		slices.Sort(stale)
-		return nil, fmt.Errorf("localstack: the registry (internal/devstack/functions) has %s, which template.yaml does not declare", strings.Join(stale, ", "))
+		return nil, fmt.Errorf("localstack: the registry (pkg/app.Functions) has %s, which template.yaml does not declare", strings.Join(stale, ", "))
 	}
 	if len(missing) > 0 {
 		if opts.RequireAllFunctions {
-			return nil, fmt.Errorf("localstack: template.yaml declares %s, which internal/devstack/functions does not register", strings.Join(missing, ", "))
+			return nil, fmt.Errorf("localstack: template.yaml declares %s, which pkg/app.Functions does not register", strings.Join(missing, ", "))
 		}
 		log.Warn("functions without a handler: their routes answer 501 and their events are not delivered", "functions", missing)
 	}

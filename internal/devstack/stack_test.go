@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/functions"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 )
@@ -168,7 +168,7 @@ func TestStackEndToEnd(t *testing.T) {
 }
 
 func TestStackChecksTheRegistryAgainstTheTemplate(t *testing.T) {
-	withoutAggregate := functions.Registry()
+	withoutAggregate := app.Functions()
 	delete(withoutAggregate, "AggregateFunction")
 	tests := []struct {
 		name    string

@@ -233,12 +233,5 @@ func Caller(ev events.APIGatewayProxyRequest) (license.Tenant, Role, error) {
 type Routed interface{ Router() *Router }
 
 // LambdaHandler is the Lambda handler of an API function: h's router
-// behind API Gateway's proxy events. It takes a constructor's results as
-// they come, so that a function's New is `return
-// api.LambdaHandler(NewHandler(env, cfg))`.
-func LambdaHandler[H Routed](h H, err error) (lambda.Handler, error) {
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(h.Router().Handle), nil
-}
+// behind API Gateway's proxy events (pkg/app builds every API function so).
+func LambdaHandler(h Routed) lambda.Handler { return lambda.NewHandler(h.Router().Handle) }

@@ -21,18 +21,14 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
@@ -61,19 +57,9 @@ type Authorizer struct {
 	now  func() time.Time
 }
 
-// New is the AuthorizerFunction's Lambda handler. It needs no AWS client.
-func New(_ *awsenv.Env, _ config.Config) (lambda.Handler, error) {
-	a, err := NewAuthorizer(Settings{
-		Issuer: os.Getenv("OIDC_ISSUER"), Audience: os.Getenv("OIDC_AUDIENCE"), TenantClaim: os.Getenv("TENANT_CLAIM"),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(a.Authorize), nil
-}
-
-// NewAuthorizer checks the settings.
-func NewAuthorizer(s Settings) (*Authorizer, error) {
+// New checks the settings and builds the authorizer (pkg/app wires it
+// into the Lambda function, whose entry point is Authorize).
+func New(s Settings) (*Authorizer, error) {
 	if s.Issuer == "" || s.Audience == "" {
 		return nil, errors.New("OIDC_ISSUER and OIDC_AUDIENCE must be set")
 	}

@@ -59,7 +59,7 @@ func TestAuthorize(t *testing.T) {
 	}
 	rogue, _ := rsa.GenerateKey(rand.Reader, 2048)
 	srv := issuer(t, map[string]*rsa.PrivateKey{"k1": good})
-	a, err := NewAuthorizer(Settings{Issuer: srv.URL, Audience: "api://license-insights"})
+	a, err := New(Settings{Issuer: srv.URL, Audience: "api://license-insights"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestAuthorize(t *testing.T) {
 func TestAlgorithmConfusionRefused(t *testing.T) {
 	good, _ := rsa.GenerateKey(rand.Reader, 2048)
 	srv := issuer(t, map[string]*rsa.PrivateKey{"k1": good})
-	a, _ := NewAuthorizer(Settings{Issuer: srv.URL, Audience: "aud"})
+	a, _ := New(Settings{Issuer: srv.URL, Audience: "aud"})
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"iss": srv.URL, "aud": "aud", "exp": time.Now().Add(time.Hour).Unix(), "partner_tenant": "x",
 	})

@@ -38,6 +38,10 @@ type Config struct {
 	// UploadLink is the lifetime of presigned upload URLs,
 	// UPLOAD_LINK_SECONDS, default 900 (at most 900).
 	UploadLink time.Duration
+
+	// The authorizer's token rules: OIDC_ISSUER, OIDC_AUDIENCE and
+	// TENANT_CLAIM (the authorizer checks them and defaults the claim).
+	OIDCIssuer, OIDCAudience, TenantClaim string
 }
 
 // Default is the configuration with every default.
@@ -64,6 +68,7 @@ func Default() Config {
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Default()
 	c.PartnerTenantID = strings.TrimSpace(getenv("PARTNER_TENANT_ID"))
+	c.OIDCIssuer, c.OIDCAudience, c.TenantClaim = getenv("OIDC_ISSUER"), getenv("OIDC_AUDIENCE"), getenv("TENANT_CLAIM")
 	floats := []struct {
 		name string
 		dst  *float64

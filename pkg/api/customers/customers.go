@@ -18,10 +18,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/licenseinsights/licenseinsights/pkg/api"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
@@ -47,18 +44,11 @@ type Handler struct {
 	router     *api.Router
 }
 
-// New is the InsightsFunction's Lambda handler.
-func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
-	return api.LambdaHandler(NewHandler(env, cfg))
-}
-
-// NewHandler builds the Handler (the local stack and tests reach its router).
-func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
-	if env == nil || env.DynamoDB == nil || env.Table == "" {
-		return nil, errors.New("the insights function needs a DynamoDB client and TABLE_NAME")
-	}
+// New builds the InsightsFunction's handler on its store (pkg/app wires
+// it into the Lambda function).
+func New(st *store.Store, cfg config.Config) *Handler {
 	h := &Handler{
-		store:      store.New(env.DynamoDB, env.Table),
+		store:      st,
 		cfg:        cfg,
 		thresholds: cfg.Thresholds(),
 	}
@@ -67,7 +57,7 @@ func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
 	rt.Read(http.MethodGet, RouteInsights, h.insights)
 	rt.Read(http.MethodGet, RouteHistory, h.history)
 	h.router = rt
-	return h, nil
+	return h
 }
 
 // Router is the API part.

@@ -2,6 +2,7 @@ package customers
 
 import (
 	"encoding/json"
+	"github.com/licenseinsights/licenseinsights/pkg/store"
 	"net/http"
 	"reflect"
 	"slices"
@@ -11,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
@@ -598,10 +598,7 @@ func TestRoutesMatchTemplate(t *testing.T) {
 			want = append(want, r.Method+" "+r.Path)
 		}
 	}
-	h, err := NewHandler(&awsenv.Env{DynamoDB: dynamodb.New(dynamodb.Options{}), Table: "unused"}, testConfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := New(store.New(dynamodb.New(dynamodb.Options{}), "unused"), testConfig(t))
 	got := h.Router().Routes()
 	slices.Sort(got)
 	slices.Sort(want)

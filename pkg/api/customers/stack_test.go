@@ -4,6 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/api"
+	"github.com/licenseinsights/licenseinsights/pkg/blob"
+	"github.com/licenseinsights/licenseinsights/pkg/catalog"
+	"github.com/licenseinsights/licenseinsights/pkg/ingest"
+	"github.com/licenseinsights/licenseinsights/pkg/store"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -56,16 +61,17 @@ func newStack(t testing.TB, cfg config.Config) *stack {
 				}), middleware.Before)
 		})
 	})
-	var err error
-	if s.insights, err = New(&counted, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if s.handler, err = NewHandler(&counted, cfg); err != nil {
-		t.Fatal(err)
-	}
-	if s.ingest, err = reports.New(env, cfg); err != nil {
-		t.Fatal(err)
-	}
+	// Built as pkg/app builds the two functions (which this package's
+	// tests cannot import: app imports it).
+	s.handler = New(store.New(counted.DynamoDB, counted.Table), cfg)
+	s.insights = api.LambdaHandler(s.handler)
+	st := store.New(env.DynamoDB, env.Table)
+	s.ingest = lambda.NewHandler(reports.New(ingest.New(st, ingest.Config{
+		PartnerTenantID:     cfg.PartnerTenantID,
+		UpsellDeploymentMin: cfg.UpsellDeploymentPercent,
+		UpsellUsageMin:      cfg.UpsellUsagePercent,
+		ProductName:         catalog.Name,
+	}), st, blob.New(env.S3, env.Bucket), cfg).Invoke)
 	return s
 }
 

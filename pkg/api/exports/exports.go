@@ -20,9 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/export"
@@ -43,23 +41,16 @@ type Handler struct {
 	now    func() time.Time
 }
 
-// New is the ExportFunction's Lambda handler.
-func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
-	return api.LambdaHandler(NewHandler(env, cfg))
-}
-
-// NewHandler builds the Handler (tests and the local stack reach its parts).
-func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
-	if env.Bucket == "" {
-		return nil, errors.New("BUCKET_NAME is not set")
-	}
-	link := cfg.ExportLink
+// New builds the ExportFunction's handler on its store and bucket; link is
+// the requested lifetime of download links, the configured default when 0
+// (pkg/app wires it into the Lambda function).
+func New(st *store.Store, b *blob.Store, link time.Duration) *Handler {
 	if link <= 0 {
 		link = config.Default().ExportLink
 	}
 	h := &Handler{
-		store: store.New(env.DynamoDB, env.Table),
-		blob:  blob.New(env.S3, env.Bucket),
+		store: st,
+		blob:  b,
 		link:  link,
 		now:   time.Now,
 	}
@@ -69,7 +60,7 @@ func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
 	rt.Write(http.MethodGet, "/v1/exports/{exportId}", h.get)
 	rt.Write(http.MethodPost, "/v1/exports/{exportId}/link", h.newLink)
 	h.router = rt
-	return h, nil
+	return h
 }
 
 // Router is the API part.

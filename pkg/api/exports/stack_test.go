@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,7 +26,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/source"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
-	"github.com/licenseinsights/licenseinsights/pkg/worker/exportworker"
 )
 
 func TestMain(m *testing.M) { devstacktest.Main(m) }
@@ -48,11 +48,11 @@ func newStack(t *testing.T) *stack {
 	s3c, bucket := devstacktest.Bucket(t)
 	env := &awsenv.Env{DynamoDB: db, S3: s3c, Table: table, Bucket: bucket}
 	cfg := config.Default()
-	api, err := exports.New(env, cfg)
+	api, err := app.Export(env, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	worker, err := exportworker.New(env, cfg)
+	worker, err := app.ExportWorker(env, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

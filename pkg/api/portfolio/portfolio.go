@@ -25,12 +25,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/licenseinsights/licenseinsights/pkg/analytics"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
@@ -67,24 +63,17 @@ type Handler struct {
 	now    func() time.Time
 }
 
-// New is the PortfolioFunction's Lambda handler.
-func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
-	return api.LambdaHandler(NewHandler(env, cfg))
-}
-
-// NewHandler builds the Handler (the local stack and tests reach its router).
-func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
-	if env == nil || env.DynamoDB == nil || env.Table == "" {
-		return nil, errors.New("the portfolio function needs a DynamoDB client and TABLE_NAME")
-	}
-	h := &Handler{store: store.New(env.DynamoDB, env.Table, store.WithWorkers(8)), now: time.Now}
+// New builds the PortfolioFunction's handler on its store (pkg/app wires
+// it into the Lambda function).
+func New(st *store.Store) *Handler {
+	h := &Handler{store: st, now: time.Now}
 	rt := api.NewRouter()
 	rt.Read(http.MethodGet, RoutePortfolio, h.portfolio)
 	rt.Read(http.MethodGet, RouteHistory, h.history)
 	rt.Read(http.MethodGet, RouteDeployment, h.analytics(analytics.Deployment, RouteDeployment))
 	rt.Read(http.MethodGet, RouteUsage, h.analytics(analytics.Usage, RouteUsage))
 	h.router = rt
-	return h, nil
+	return h
 }
 
 // Router is the API part.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/api"
 	"math"
 	"net/url"
 	"os"
@@ -28,8 +29,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/analytics"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
@@ -84,9 +83,7 @@ func newStack(t *testing.T, tenant string, customers int) *stack {
 	day, _ := license.ParseDate("2026-11-20")
 	s.gen = portfoliogen.Config{Seed: 1, Customers: customers, Users: 20, ReportDate: day}
 	s.ingest = ingest.New(s.store, ingest.Config{PartnerTenantID: s.gen.PartnerTenant()})
-	if s.aggregate, err = rollup.New(&awsenv.Env{DynamoDB: db, Table: table}, config.Default()); err != nil {
-		t.Fatal(err)
-	}
+	s.aggregate = lambda.NewHandler(rollup.New(store.New(db, table, store.WithWorkers(8))).Handle)
 	counted := dynamodb.New(db.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
 			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("countCalls",
@@ -98,9 +95,7 @@ func newStack(t *testing.T, tenant string, customers int) *stack {
 				}), middleware.Before)
 		})
 	})
-	if s.api, err = New(&awsenv.Env{DynamoDB: counted, Table: table}, config.Default()); err != nil {
-		t.Fatal(err)
-	}
+	s.api = api.LambdaHandler(New(store.New(counted, table, store.WithWorkers(8))))
 	if s.stream, err = rolluptest.Open(t.Context(), db, devstacktest.Streams(t), table); err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
-	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
@@ -41,39 +38,23 @@ type Handler struct {
 	now    func() time.Time
 }
 
-// New is the IngestFunction's Lambda handler.
-func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
-	h, err := NewHandler(env, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(h.Invoke), nil
-}
-
-// NewHandler builds the Handler (tests use it to reach its parts).
-func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
-	if env.Bucket == "" {
-		return nil, errors.New("BUCKET_NAME is not set")
-	}
-	st := store.New(env.DynamoDB, env.Table)
+// New builds the IngestFunction's handler: its routes and the upload
+// events, on the ingest service, the store and the bucket (pkg/app wires it
+// into the Lambda function, whose entry point is Invoke).
+func New(ing *ingest.Service, st *store.Store, b *blob.Store, cfg config.Config) *Handler {
 	h := &Handler{
-		ingest: ingest.New(st, ingest.Config{
-			PartnerTenantID:     cfg.PartnerTenantID,
-			UpsellDeploymentMin: cfg.UpsellDeploymentPercent,
-			UpsellUsageMin:      cfg.UpsellUsagePercent,
-			ProductName:         catalog.Name,
-		}),
-		store: st,
-		blob:  blob.New(env.S3, env.Bucket),
-		cfg:   cfg,
-		now:   time.Now,
+		ingest: ing,
+		store:  st,
+		blob:   b,
+		cfg:    cfg,
+		now:    time.Now,
 	}
 	rt := api.NewRouter()
 	rt.Write(http.MethodPost, "/v1/customers/{customerId}/reports", h.postReport)
 	rt.Write(http.MethodPost, "/v1/uploads", h.createUpload)
 	rt.Read(http.MethodGet, "/v1/uploads/{uploadId}", h.getUpload)
 	h.router = rt
-	return h, nil
+	return h
 }
 
 // Router is the API part (the local stack and tests list its routes).

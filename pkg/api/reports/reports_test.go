@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/blob"
+	"github.com/licenseinsights/licenseinsights/pkg/catalog"
+	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"io"
 	"net/http"
 	"strings"
@@ -13,7 +16,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
@@ -25,11 +27,10 @@ func newHandler(t *testing.T) (*Handler, *store.Store) {
 	t.Helper()
 	db, table := devstacktest.Table(t)
 	s3c, bucket := devstacktest.Bucket(t)
-	h, err := NewHandler(&awsenv.Env{DynamoDB: db, S3: s3c, Table: table, Bucket: bucket}, config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, store.New(db, table)
+	st := store.New(db, table)
+	cfg := config.Default()
+	ing := ingest.New(st, ingest.Config{UpsellDeploymentMin: cfg.UpsellDeploymentPercent, UpsellUsageMin: cfg.UpsellUsagePercent, ProductName: catalog.Name})
+	return New(ing, st, blob.New(s3c, bucket), cfg), st
 }
 
 // call sends an API Gateway proxy event through Invoke, as Lambda would.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"io"
 	"os"
 	"runtime"
@@ -21,8 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/export"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
@@ -52,11 +51,7 @@ func TestExportThroughput(t *testing.T) {
 	}
 	db, table := devstacktest.Table(t)
 	s3c, bucket := devstacktest.Bucket(t)
-	env := &awsenv.Env{DynamoDB: db, S3: s3c, Table: table, Bucket: bucket}
-	w, err := NewWorker(env, config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := New(store.New(db, table), blob.New(s3c, bucket))
 	st := store.New(db, table, store.WithWorkers(8))
 	tn, _ := license.NewTenant("bench")
 	ctx := context.Background()

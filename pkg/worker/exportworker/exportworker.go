@@ -32,10 +32,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
-	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/export"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
@@ -70,23 +67,10 @@ type Worker struct {
 	now    func() time.Time
 }
 
-// New is the ExportWorkerFunction's Lambda handler.
-func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
-	w, err := NewWorker(env, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(w.Handle), nil
-}
-
-// NewWorker builds the Worker (tests and the local stack call Handle or
-// Run on it directly).
-func NewWorker(env *awsenv.Env, _ config.Config) (*Worker, error) {
-	if env.Bucket == "" {
-		return nil, errors.New("BUCKET_NAME is not set")
-	}
-	st := store.New(env.DynamoDB, env.Table)
-	return &Worker{store: st, blob: blob.New(env.S3, env.Bucket), reader: st, now: time.Now}, nil
+// New builds the ExportWorkerFunction's handler on its store and bucket
+// (pkg/app wires it into the Lambda function, whose entry point is Handle).
+func New(st *store.Store, b *blob.Store) *Worker {
+	return &Worker{store: st, blob: b, reader: st, now: time.Now}
 }
 
 // Handle runs the export job of every INSERT record of an export job item.

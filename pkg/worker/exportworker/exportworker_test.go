@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"slices"
 	"strings"
 	"sync"
@@ -21,7 +23,6 @@ import (
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/source"
@@ -76,10 +77,7 @@ func newFixture(t *testing.T, users int) *fixture {
 		})
 	})
 	env := &awsenv.Env{DynamoDB: db, S3: recorded, Table: table, Bucket: bucket}
-	w, err := NewWorker(env, config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := New(store.New(db, table), blob.New(recorded, bucket))
 	tn, err := license.NewTenant("partner-a")
 	if err != nil {
 		t.Fatal(err)
@@ -159,10 +157,9 @@ func event(t *testing.T, name, pk, sk string) []byte {
 // deliver hands the job's INSERT record to the function as Lambda does.
 func (f *fixture) deliver(t *testing.T, payload []byte) events.DynamoDBEventResponse {
 	t.Helper()
-	h, err := New(f.env, config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// As pkg/app.ExportWorker builds the function (this package's tests
+	// cannot import app, which imports it).
+	h := lambda.NewHandler(New(f.store(), blob.New(f.env.S3, f.env.Bucket)).Handle)
 	out, err := h.Invoke(context.Background(), payload)
 	if err != nil {
 		t.Fatal(err)

@@ -19,17 +19,13 @@ package rollup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
@@ -40,21 +36,10 @@ type Aggregator struct {
 	now   func() time.Time
 }
 
-// New is the AggregateFunction's Lambda handler.
-func New(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
-	a, err := NewAggregator(env)
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(a.Handle), nil
-}
-
-// NewAggregator builds the Aggregator (the local stack calls Handle).
-func NewAggregator(env *awsenv.Env) (*Aggregator, error) {
-	if env == nil || env.DynamoDB == nil || env.Table == "" {
-		return nil, errors.New("the aggregate function needs a DynamoDB client and TABLE_NAME")
-	}
-	return &Aggregator{store: store.New(env.DynamoDB, env.Table, store.WithWorkers(8)), now: time.Now}, nil
+// New builds the AggregateFunction's handler on its store (pkg/app wires
+// it into the Lambda function, whose entry point is Handle).
+func New(st *store.Store) *Aggregator {
+	return &Aggregator{store: st, now: time.Now}
 }
 
 // Handle applies a batch of stream records and reports the ones that

@@ -16,8 +16,6 @@ import (
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
@@ -97,10 +95,7 @@ type fixture struct {
 func newFixture(t *testing.T, tenant string) *fixture {
 	t.Helper()
 	db, table := devstacktest.Table(t)
-	h, err := New(&awsenv.Env{DynamoDB: db, Table: table}, config.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := lambda.NewHandler(New(store.New(db, table, store.WithWorkers(8))).Handle)
 	stream, err := rolluptest.Open(t.Context(), db, devstacktest.Streams(t), table)
 	if err != nil {
 		t.Fatal(err)
