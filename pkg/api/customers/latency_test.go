@@ -2,6 +2,7 @@ package customers
 
 import (
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/license/licensetest"
 	"io"
 	"net/http"
 	"os"
@@ -44,7 +45,7 @@ func TestInsightsLatency(t *testing.T) {
 		r, w := io.Pipe()
 		go func() { w.CloseWithError(portfoliogen.WriteSnapshot(w, cfg, c)) }()
 		start := time.Now()
-		out, err := svc.Ingest(t.Context(), ingest.Request{Tenant: mustTenant(t, tenant), CustomerID: c.ID, Kind: source.KindSnapshot, Body: r})
+		out, err := svc.Ingest(t.Context(), ingest.Request{Tenant: licensetest.Tenant(t, tenant), CustomerID: c.ID, Kind: source.KindSnapshot, Body: r})
 		if err != nil {
 			t.Fatalf("ingesting %d users: %v", n, err)
 		}
@@ -77,13 +78,4 @@ func TestInsightsLatency(t *testing.T) {
 		t.Logf("insights read, %7d users: median %s, p99 %s (%d reads, 2 DynamoDB calls each)", n, median.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), len(x))
 		fmt.Fprintf(os.Stderr, "LATENCY users=%d median=%s p99=%s\n", n, median, p99)
 	}
-}
-
-func mustTenant(t testing.TB, id string) license.Tenant {
-	t.Helper()
-	tn, err := license.NewTenant(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/licenseinsights/licenseinsights/pkg/app"
+	"github.com/licenseinsights/licenseinsights/pkg/license/licensetest"
 	"net/http"
 	"strings"
 	"testing"
@@ -23,7 +24,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
-	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/source"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
@@ -65,15 +65,6 @@ func newStack(t *testing.T) *stack {
 	}
 }
 
-func mustTenant(t *testing.T, id string) license.Tenant {
-	t.Helper()
-	tn, err := license.NewTenant(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
-}
-
 // ingestSnapshot ingests a native snapshot for tenant.
 func (s *stack) ingestSnapshot(t *testing.T, tenant string, doc any) {
 	t.Helper()
@@ -83,7 +74,7 @@ func (s *stack) ingestSnapshot(t *testing.T, tenant string, doc any) {
 	}
 	id := doc.(snapshot).Customer.ID
 	if _, err := s.ingest.Ingest(context.Background(), ingest.Request{
-		Tenant: mustTenant(t, tenant), CustomerID: id, Kind: source.KindSnapshot, Body: strings.NewReader(string(b)),
+		Tenant: licensetest.Tenant(t, tenant), CustomerID: id, Kind: source.KindSnapshot, Body: strings.NewReader(string(b)),
 	}); err != nil {
 		t.Fatalf("ingesting %s: %v", id, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
+	"github.com/licenseinsights/licenseinsights/pkg/license/licensetest"
 	"io"
 	"net/http"
 	"strings"
@@ -17,7 +18,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
 
@@ -86,7 +86,7 @@ func TestPostReport(t *testing.T) {
 	if status != 200 || body["status"] != "accepted" || body["kind"] != "snapshot" || body["users"] != 2.0 || body["subscriptions"] != 1.0 || body["reportDate"] != "2026-11-20" {
 		t.Fatalf("first ingest: %d %v", status, body)
 	}
-	f, err := st.Figures(context.Background(), mustTenant(t, "acme"), "fabrikam")
+	f, err := st.Figures(context.Background(), licensetest.Tenant(t, "acme"), "fabrikam")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestPostReport(t *testing.T) {
 	if p["line"].(float64) < 1 || !strings.Contains(p["column"].(string), "assignedDate") || p["reason"] == "" {
 		t.Fatalf("problem: %v", p)
 	}
-	after, err := st.Figures(context.Background(), mustTenant(t, "acme"), "fabrikam")
+	after, err := st.Figures(context.Background(), licensetest.Tenant(t, "acme"), "fabrikam")
 	if err != nil || after.Version != f.Version {
 		t.Fatalf("rejected document changed the figures: version %d → %d (%v)", f.Version, after.Version, err)
 	}
@@ -144,15 +144,6 @@ func TestPostReport(t *testing.T) {
 	if status, body = call(t, h, "acme", "writer", "POST", route, params, nil, strings.Repeat(" ", 6<<20)); status != 413 || !strings.Contains(body["error"].(map[string]any)["message"].(string), "/v1/uploads") {
 		t.Fatalf("oversized body: %d %v", status, body)
 	}
-}
-
-func mustTenant(t *testing.T, id string) license.Tenant {
-	t.Helper()
-	tn, err := license.NewTenant(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
 }
 
 // TestUploadFlow creates an upload, PUTs the document through the presigned
@@ -207,7 +198,7 @@ func TestUploadFlow(t *testing.T) {
 	if status != 200 || body["status"] != "succeeded" || result["users"] != 2.0 || body["attempts"] != 1.0 {
 		t.Fatalf("after the event: %d %v", status, body)
 	}
-	f, err := st.Figures(context.Background(), mustTenant(t, "acme"), "fabrikam")
+	f, err := st.Figures(context.Background(), licensetest.Tenant(t, "acme"), "fabrikam")
 	if err != nil || f.Version != 1 {
 		t.Fatalf("figures after the upload (delivered twice): %+v %v", f, err)
 	}
