@@ -57,7 +57,7 @@ type S3Events struct {
 
 type eventRule struct {
 	source  infra.EventBridgeSource
-	pattern *Pattern
+	pattern *infra.Pattern
 	fn      *Function
 }
 
@@ -113,7 +113,7 @@ func NewS3Events(sources []infra.EventBridgeSource, functions map[string]*Functi
 		if strings.Contains(string(text), `"Ref"`) || strings.Contains(string(text), `"Fn::`) {
 			return nil, fmt.Errorf("localstack: %s.%s pattern %s uses an intrinsic function the local stack cannot resolve", src.Function, src.Event, text)
 		}
-		p, err := CompilePattern(string(text))
+		p, err := infra.CompilePattern(string(text))
 		if err != nil {
 			return nil, fmt.Errorf("localstack: %s.%s: %w", src.Function, src.Event, err)
 		}
@@ -338,7 +338,7 @@ func (e *S3Events) dispatch(ctx context.Context, ev objectEvent) {
 		e.log.Error("encoding the EventBridge event", "error", err.Error())
 		return
 	}
-	view, err := decodeEvent(payload)
+	view, err := infra.DecodeEvent(payload)
 	if err != nil {
 		return
 	}

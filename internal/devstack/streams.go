@@ -30,7 +30,7 @@ import (
 // on-failure destination.
 type StreamConsumer struct {
 	source    infra.StreamSource
-	filters   Filters
+	filters   infra.Filters
 	fn        *Function
 	streamARN string
 	failures  *failureLog
@@ -86,7 +86,7 @@ type StreamConsumerConfig struct {
 }
 
 func newStreamConsumer(source infra.StreamSource, fn *Function, streamARN string, cfg StreamConsumerConfig) (*StreamConsumer, error) {
-	filters, err := CompileFilters(source.FilterPatterns)
+	filters, err := infra.CompileFilters(source.FilterPatterns)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: %s.%s FilterCriteria: %w", source.Function, source.Event, err)
 	}
@@ -240,7 +240,7 @@ func filterView(rec events.DynamoDBEventRecord) any {
 	if err != nil {
 		return nil
 	}
-	v, err := decodeEvent(b)
+	v, err := infra.DecodeEvent(b)
 	if err != nil {
 		return nil
 	}

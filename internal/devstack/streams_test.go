@@ -24,6 +24,9 @@ import (
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
+// figuresPattern is template.yaml's filter of the AggregateFunction's stream.
+const figuresPattern = `{"dynamodb":{"Keys":{"SK":{"S":["FIGURES"]}}}}`
+
 func TestMain(m *testing.M) { devstacktest.Main(m) }
 
 // recorder is a tiny stream handler: it keeps every payload it gets and

@@ -1,4 +1,4 @@
-package devstack
+package infra
 
 import (
 	"strings"
@@ -143,7 +143,7 @@ func TestFiltersAreAnyOf(t *testing.T) {
 		{record("INSERT", "EXPORT#9"), true},
 		{record("INSERT", "SUB#1"), false},
 	} {
-		ev, err := decodeEvent([]byte(tt.event))
+		ev, err := DecodeEvent([]byte(tt.event))
 		if err != nil {
 			t.Fatal(err)
 		}

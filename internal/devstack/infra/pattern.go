@@ -1,4 +1,4 @@
-package devstack
+package infra
 
 import (
 	"encoding/json"
@@ -73,7 +73,7 @@ func (p *Pattern) Match(event any) bool { return p.root.match(event, true) }
 
 // MatchJSON decodes a JSON document and matches it.
 func (p *Pattern) MatchJSON(data []byte) (bool, error) {
-	event, err := decodeEvent(data)
+	event, err := DecodeEvent(data)
 	if err != nil {
 		return false, err
 	}
@@ -110,7 +110,7 @@ func (f Filters) Match(event any) bool {
 	return false
 }
 
-func decodeEvent(data []byte) (any, error) {
+func DecodeEvent(data []byte) (any, error) {
 	var event any
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.UseNumber()
