@@ -239,9 +239,9 @@ func lambdaRecord(r types.Record, streamARN string) streamRecord {
 		EventVersion:   aws.ToString(r.EventVersion),
 		EventSourceArn: streamARN,
 		Change: events.DynamoDBStreamRecord{
-			Keys:           lambdaImage(d.Keys),
-			NewImage:       lambdaImage(d.NewImage),
-			OldImage:       lambdaImage(d.OldImage),
+			Keys:           infra.StreamImage(d.Keys),
+			NewImage:       infra.StreamImage(d.NewImage),
+			OldImage:       infra.StreamImage(d.OldImage),
 			SequenceNumber: aws.ToString(d.SequenceNumber),
 			SizeBytes:      aws.ToInt64(d.SizeBytes),
 			StreamViewType: string(d.StreamViewType),

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
@@ -245,47 +244,6 @@ func filterView(rec events.DynamoDBEventRecord) any {
 		return nil
 	}
 	return v
-}
-
-func lambdaImage(item map[string]types.AttributeValue) map[string]events.DynamoDBAttributeValue {
-	if item == nil {
-		return nil
-	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(item))
-	for k, v := range item {
-		out[k] = lambdaValue(v)
-	}
-	return out
-}
-
-func lambdaValue(v types.AttributeValue) events.DynamoDBAttributeValue {
-	switch x := v.(type) {
-	case *types.AttributeValueMemberS:
-		return events.NewStringAttribute(x.Value)
-	case *types.AttributeValueMemberN:
-		return events.NewNumberAttribute(x.Value)
-	case *types.AttributeValueMemberB:
-		return events.NewBinaryAttribute(x.Value)
-	case *types.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(x.Value)
-	case *types.AttributeValueMemberNULL:
-		return events.NewNullAttribute()
-	case *types.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(x.Value)
-	case *types.AttributeValueMemberNS:
-		return events.NewNumberSetAttribute(x.Value)
-	case *types.AttributeValueMemberBS:
-		return events.NewBinarySetAttribute(x.Value)
-	case *types.AttributeValueMemberL:
-		list := make([]events.DynamoDBAttributeValue, len(x.Value))
-		for i, item := range x.Value {
-			list[i] = lambdaValue(item)
-		}
-		return events.NewListAttribute(list)
-	case *types.AttributeValueMemberM:
-		return events.NewMapAttribute(lambdaImage(x.Value))
-	}
-	return events.NewNullAttribute()
 }
 
 // deliver invokes the function with batch until it succeeds or is given up.

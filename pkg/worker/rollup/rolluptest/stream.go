@@ -11,8 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -116,86 +116,19 @@ func (s *Stream) eventRecord(r st.Record) (events.DynamoDBEventRecord, error) {
 	if d.ApproximateCreationDateTime != nil {
 		rec.Change.ApproximateCreationDateTime = events.SecondsEpochTime{Time: *d.ApproximateCreationDateTime}
 	}
-	var err error
-	if rec.Change.Keys, err = image(d.Keys); err != nil {
-		return rec, err
-	}
-	if rec.Change.NewImage, err = image(d.NewImage); err != nil {
-		return rec, err
-	}
-	if rec.Change.OldImage, err = image(d.OldImage); err != nil {
-		return rec, err
-	}
+	rec.Change.Keys = infra.StreamImage(d.Keys)
+	rec.Change.NewImage = infra.StreamImage(d.NewImage)
+	rec.Change.OldImage = infra.StreamImage(d.OldImage)
 	return rec, nil
 }
 
-func image(m map[string]st.AttributeValue) (map[string]events.DynamoDBAttributeValue, error) {
-	if m == nil {
-		return nil, nil
-	}
-	out := make(map[string]events.DynamoDBAttributeValue, len(m))
-	for k, v := range m {
-		av, err := attribute(v)
-		if err != nil {
-			return nil, fmt.Errorf("attribute %s: %w", k, err)
-		}
-		out[k] = av
-	}
-	return out, nil
-}
-
-func attribute(v st.AttributeValue) (events.DynamoDBAttributeValue, error) {
-	switch v := v.(type) {
-	case *st.AttributeValueMemberS:
-		return events.NewStringAttribute(v.Value), nil
-	case *st.AttributeValueMemberN:
-		return events.NewNumberAttribute(v.Value), nil
-	case *st.AttributeValueMemberB:
-		return events.NewBinaryAttribute(v.Value), nil
-	case *st.AttributeValueMemberBOOL:
-		return events.NewBooleanAttribute(v.Value), nil
-	case *st.AttributeValueMemberNULL:
-		return events.NewNullAttribute(), nil
-	case *st.AttributeValueMemberSS:
-		return events.NewStringSetAttribute(v.Value), nil
-	case *st.AttributeValueMemberNS:
-		return events.NewNumberSetAttribute(v.Value), nil
-	case *st.AttributeValueMemberBS:
-		return events.NewBinarySetAttribute(v.Value), nil
-	case *st.AttributeValueMemberL:
-		list := make([]events.DynamoDBAttributeValue, len(v.Value))
-		for i, x := range v.Value {
-			av, err := attribute(x)
-			if err != nil {
-				return av, err
-			}
-			list[i] = av
-		}
-		return events.NewListAttribute(list), nil
-	case *st.AttributeValueMemberM:
-		m, err := image(v.Value)
-		if err != nil {
-			return events.DynamoDBAttributeValue{}, err
-		}
-		return events.NewMapAttribute(m), nil
-	}
-	return events.DynamoDBAttributeValue{}, fmt.Errorf("unsupported attribute value %T", v)
-}
-
 // Filter keeps the records that match at least one of the patterns, as
-// Lambda event filtering does for a DynamoDB event source: the pattern is
-// matched against the record's JSON; an object matches field by field, an
-// array of values matches a field equal to one of them, and {"prefix": p}
-// a string starting with p. No pattern keeps everything.
+// Lambda event filtering does for a DynamoDB event source (the local
+// stack's matcher, infra.Filters). No pattern keeps everything.
 func Filter(records []events.DynamoDBEventRecord, patterns []string) ([]events.DynamoDBEventRecord, error) {
-	if len(patterns) == 0 {
-		return records, nil
-	}
-	parsed := make([]map[string]any, len(patterns))
-	for i, p := range patterns {
-		if err := json.Unmarshal([]byte(p), &parsed[i]); err != nil {
-			return nil, fmt.Errorf("filter pattern %s: %w", p, err)
-		}
+	filters, err := infra.CompileFilters(patterns)
+	if err != nil {
+		return nil, err
 	}
 	var out []events.DynamoDBEventRecord
 	for _, r := range records {
@@ -203,47 +136,15 @@ func Filter(records []events.DynamoDBEventRecord, patterns []string) ([]events.D
 		if err != nil {
 			return nil, err
 		}
-		var doc map[string]any
-		if err := json.Unmarshal(b, &doc); err != nil {
+		doc, err := infra.DecodeEvent(b)
+		if err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(parsed, func(p map[string]any) bool { return matches(p, doc) }) {
+		if filters.Match(doc) {
 			out = append(out, r)
 		}
 	}
 	return out, nil
-}
-
-func matches(pattern map[string]any, doc map[string]any) bool {
-	for k, want := range pattern {
-		got, ok := doc[k]
-		if !ok {
-			return false
-		}
-		switch want := want.(type) {
-		case map[string]any:
-			sub, ok := got.(map[string]any)
-			if !ok || !matches(want, sub) {
-				return false
-			}
-		case []any:
-			if !slices.ContainsFunc(want, func(w any) bool { return matchValue(w, got) }) {
-				return false
-			}
-		default:
-			return false // a pattern's leaves are arrays
-		}
-	}
-	return true
-}
-
-func matchValue(want, got any) bool {
-	if m, ok := want.(map[string]any); ok {
-		p, isPrefix := m["prefix"].(string)
-		s, isString := got.(string)
-		return isPrefix && isString && strings.HasPrefix(s, p)
-	}
-	return want == got
 }
 
 // Invoke delivers the records to h in batches of size, each as the JSON of
