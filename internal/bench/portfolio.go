@@ -180,15 +180,8 @@ func seedJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[string]
 // and usage of the default window, as served (one decimal), both reach
 // their minimum.
 func upsell(f *license.Figures) bool {
-	d := f.Deployment()
-	deployment := license.Percent(d.Assigned, d.Sold.Total())
-	w, ok := f.Window(license.DefaultWindow)
-	if !ok || deployment == nil {
-		return false
-	}
-	u := w.Usage()
-	usage := license.Percent(u.Active, u.Entitlements)
-	return usage != nil && *deployment >= ingest.DefaultUpsellDeploymentMin && *usage >= ingest.DefaultUpsellUsageMin
+	th := license.Thresholds{UpsellDeploymentPercent: license.DefaultUpsellDeploymentPercent, UpsellUsagePercent: license.DefaultUpsellUsagePercent}
+	return th.IsUpsellCandidate(f)
 }
 
 // populate ingests a portfolio in a child and reports its progress.

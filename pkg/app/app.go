@@ -56,10 +56,10 @@ func Ingest(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
 // IngestConfig is the ingest service's part of the configuration.
 func IngestConfig(cfg config.Config) ingest.Config {
 	return ingest.Config{
-		PartnerTenantID:     cfg.PartnerTenantID,
-		UpsellDeploymentMin: cfg.UpsellDeploymentPercent,
-		UpsellUsageMin:      cfg.UpsellUsagePercent,
-		ProductName:         catalog.Name,
+		PartnerTenantID:         cfg.PartnerTenantID,
+		UpsellDeploymentPercent: cfg.UpsellDeploymentPercent,
+		UpsellUsagePercent:      cfg.UpsellUsagePercent,
+		ProductName:             catalog.Name,
 	}
 }
 

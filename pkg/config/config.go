@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"strconv"
 	"strings"
 	"time"
@@ -49,8 +50,8 @@ func Default() Config {
 	return Config{
 		LowUsagePercent:         50,
 		LowDeploymentPercent:    70,
-		UpsellDeploymentPercent: 90,
-		UpsellUsagePercent:      80,
+		UpsellDeploymentPercent: license.DefaultUpsellDeploymentPercent,
+		UpsellUsagePercent:      license.DefaultUpsellUsagePercent,
 		TrendPoints:             10,
 		HowToTicketsPer100Users: 10,
 		MinUnassigned:           1,

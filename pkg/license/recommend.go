@@ -290,7 +290,7 @@ func (r *recommender) heavyHowToDemand() []Recommendation {
 }
 
 func (r *recommender) upsell() []Recommendation {
-	if r.deployPct == nil || r.usage == nil || *r.deployPct < r.th.UpsellDeploymentPercent || *r.usage < r.th.UpsellUsagePercent {
+	if !r.th.IsUpsell(r.deployPct, r.usage) {
 		return nil
 	}
 	sold, assigned := r.deployment.Sold.Total(), r.deployment.Assigned

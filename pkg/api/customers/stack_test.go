@@ -67,10 +67,10 @@ func newStack(t testing.TB, cfg config.Config) *stack {
 	s.insights = api.LambdaHandler(s.handler)
 	st := store.New(env.DynamoDB, env.Table)
 	s.ingest = lambda.NewHandler(reports.New(ingest.New(st, ingest.Config{
-		PartnerTenantID:     cfg.PartnerTenantID,
-		UpsellDeploymentMin: cfg.UpsellDeploymentPercent,
-		UpsellUsageMin:      cfg.UpsellUsagePercent,
-		ProductName:         catalog.Name,
+		PartnerTenantID:         cfg.PartnerTenantID,
+		UpsellDeploymentPercent: cfg.UpsellDeploymentPercent,
+		UpsellUsagePercent:      cfg.UpsellUsagePercent,
+		ProductName:             catalog.Name,
 	}), st, blob.New(env.S3, env.Bucket), cfg).Invoke)
 	return s
 }

@@ -310,7 +310,7 @@ func (s *stack) assertLists(t *testing.T, when string, got map[string]any, summa
 	})
 	upsell := slices.DeleteFunc(slices.Clone(summaries), func(x store.Summary) bool {
 		return x.UsagePercent == nil || x.DeploymentPercent == nil ||
-			*x.UsagePercent < ingest.DefaultUpsellUsageMin || *x.DeploymentPercent < ingest.DefaultUpsellDeploymentMin
+			*x.UsagePercent < license.DefaultUpsellUsagePercent || *x.DeploymentPercent < license.DefaultUpsellDeploymentPercent
 	})
 	slices.SortFunc(upsell, func(a, b store.Summary) int {
 		return cmp.Or(cmp.Compare(tenths(b.UsagePercent), tenths(a.UsagePercent)), strings.Compare(a.CustomerID, b.CustomerID))

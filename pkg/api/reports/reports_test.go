@@ -29,7 +29,7 @@ func newHandler(t *testing.T) (*Handler, *store.Store) {
 	s3c, bucket := devstacktest.Bucket(t)
 	st := store.New(db, table)
 	cfg := config.Default()
-	ing := ingest.New(st, ingest.Config{UpsellDeploymentMin: cfg.UpsellDeploymentPercent, UpsellUsageMin: cfg.UpsellUsagePercent, ProductName: catalog.Name})
+	ing := ingest.New(st, ingest.Config{UpsellDeploymentPercent: cfg.UpsellDeploymentPercent, UpsellUsagePercent: cfg.UpsellUsagePercent, ProductName: catalog.Name})
 	return New(ing, st, blob.New(s3c, bucket), cfg), st
 }
 
