@@ -36,7 +36,7 @@ const (
 const skuPrices = "SPE_E3=36.00"
 
 // ---------------------------------------------------------------------------
-// The documents the tenant sends (SPEC §4.1). D is the day the test runs.
+// The documents the tenant sends (docs/definitions.md#the-native-snapshot). D is the day the test runs.
 
 type subscription struct {
 	ID          string `json:"id"`
@@ -137,7 +137,7 @@ func e3Subscription(id string, quantity int) subscription {
 // contoso has 10 SPE_E3 and is sent twice, so that its history has two
 // points: on D−1 with 4 users (2 active), on D with 5 users (3 active).
 //
-// Working at D, 28-day window (SPEC §2):
+// Working at D, 28-day window (docs/definitions.md#figures):
 //   - sold 10 (one active, non-trial subscription), assigned 5 → deployment
 //     5/10 = 50.0 %, unassigned 5;
 //   - exchange entitlements 5 (every user holds counted capacity), active 3

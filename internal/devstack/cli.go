@@ -21,7 +21,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
 )
 
-// Environment variables of `make run`: SPEC §7's, and two that size the
+// Environment variables of `make run`: README.md ("The two commands")'s, and two that size the
 // demo portfolio.
 const (
 	APIPortEnv       = "API_PORT"       // default 3000

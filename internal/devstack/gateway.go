@@ -400,7 +400,7 @@ func writeRaw(w http.ResponseWriter, status int, body string) int {
 	return status
 }
 
-// writeError answers in the API's error shape (SPEC §4) for the local
+// writeError answers in the API's error shape (docs/definitions.md#the-api) for the local
 // gateway's own refusals.
 func writeError(w http.ResponseWriter, status int, code, message string) int {
 	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": message, "details": []any{}}})

@@ -9,7 +9,7 @@ import (
 )
 
 // TokensEnv names the variable that maps local bearer tokens to tenants
-// (SPEC §7): "tokenA=tenant-a,tokenB=tenant-b:reader".
+// (README.md ("The two commands")): "tokenA=tenant-a,tokenB=tenant-b:reader".
 const TokensEnv = "LOCAL_API_TOKENS"
 
 // DefaultTokens is what an unset LOCAL_API_TOKENS means.

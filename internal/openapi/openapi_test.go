@@ -69,7 +69,7 @@ func TestDescriptionIsConsistent(t *testing.T) {
 			t.Errorf("%s has no operationId", route)
 		}
 		// Every route sits behind the authorizer: it can answer 401 and
-		// 403, in the error shape of SPEC §4.
+		// 403, in the error shape of docs/definitions.md#the-api.
 		for _, status := range []int{401, 403} {
 			schema, err := spec.ResponseSchema(method, path, status)
 			if err != nil {

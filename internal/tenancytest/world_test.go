@@ -32,7 +32,7 @@ const (
 // exchange only; the first Active users were active in exchange on the
 // report date D, the others 60 days before it. Users ≤ Sold always.
 //
-// Working (SPEC §2), for every customer below:
+// Working (docs/definitions.md#figures), for every customer below:
 //   - licences sold = Sold: one subscription, active, not trial (counted);
 //   - licences assigned = Users: non-deleted users holding SPE_E3;
 //   - entitlements: Users ≤ Sold, so every user takes counted capacity,
@@ -97,7 +97,7 @@ func userKey(tenant string, c customer, i int) string {
 	return fmt.Sprintf("user%d.%s@%s.example", i, c.ID, tenant)
 }
 
-// snapshot is c's native snapshot (SPEC §4.1) at report date d.
+// snapshot is c's native snapshot (docs/definitions.md#the-native-snapshot) at report date d.
 func snapshot(tenant string, c customer, d license.Date) []byte {
 	type activity struct {
 		Licensed     bool   `json:"licensed"`
@@ -325,7 +325,7 @@ func (w *world) downloadCSV(t *testing.T, url string) []map[string]string {
 	return rows
 }
 
-// Shapes of the answers the suite reads (SPEC §4.2, pkg/view).
+// Shapes of the answers the suite reads (docs/definitions.md#insights-and-portfolio, pkg/view).
 type (
 	blocks struct {
 		Deployment struct {

@@ -1,7 +1,7 @@
 // Package api turns API Gateway proxy events into calls of the product's
 // handlers: it establishes the tenant from the authorizer context (and from
 // nowhere else), routes by the API resource, validates common parameters and
-// writes every error in the one JSON shape of SPEC §4.
+// writes every error in the one JSON shape of docs/definitions.md#the-api.
 package api
 
 import (

@@ -85,7 +85,7 @@ func (f *fixture) mustIngest(t *testing.T, kind source.Kind, body []byte, now ti
 
 // ---- documents ----------------------------------------------------------
 
-// snapshotJSON renders a native snapshot (SPEC §4.1) of the given content.
+// snapshotJSON renders a native snapshot (docs/definitions.md#the-native-snapshot) of the given content.
 func snapshotJSON(name string, reportDate license.Date, subs []license.Subscription, users []license.User) []byte {
 	type use struct {
 		Licensed     bool   `json:"licensed"`

@@ -121,7 +121,7 @@ func showPercent(p *float64) string {
 	return fmt.Sprint(*p)
 }
 
-// TestComputeSpecExample rebuilds the customer of SPEC §4.2 and checks every
+// TestComputeSpecExample rebuilds the customer of docs/definitions.md#insights-and-portfolio and checks every
 // figure the example shows. The example is self-consistent; this customer
 // produces it:
 //

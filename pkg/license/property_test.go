@@ -66,7 +66,7 @@ func randomInput(rng *rand.Rand, n int) Input {
 	return in
 }
 
-// referenceCompute is SPEC §2 read literally: maps, sets and one loop per
+// referenceCompute is docs/definitions.md#figures read literally: maps, sets and one loop per
 // window and workload. Slow, and sharing no code with Compute, it is the
 // oracle Compute is compared with.
 func referenceCompute(in Input) Result {

@@ -24,7 +24,7 @@ import (
 type truth struct {
 	users []license.User
 	subs  []license.Subscription
-	// assigned counts the non-deleted users holding each SKU (SPEC §2).
+	// assigned counts the non-deleted users holding each SKU (docs/definitions.md#figures).
 	assigned map[string]int
 }
 

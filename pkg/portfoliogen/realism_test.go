@@ -9,7 +9,7 @@ import (
 )
 
 // TestPortfolioIsRealistic runs a 60-customer portfolio through the domain
-// engine (license.Compute, SPEC §2) and checks that every situation the
+// engine (license.Compute, docs/definitions.md#figures) and checks that every situation the
 // product must explain is there somewhere: all usage bands, over-assignment
 // and unassigned capacity, every cause of uncounted activity, every channel,
 // trials and lapsed subscriptions, renewals within 30 days, concealed users.

@@ -193,7 +193,7 @@ func TestRoundTripThroughTheParsers(t *testing.T) {
 	}
 }
 
-// TestFiguresAgreeAcrossSources computes the SPEC §2 figures three ways —
+// TestFiguresAgreeAcrossSources computes the docs/definitions.md#figures figures three ways —
 // from the ground truth, from the parsed snapshot, and from the parsed
 // Graph report with the parsed directory subscriptions — and holds them
 // against each other.

@@ -6,11 +6,11 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
-// SnapshotSchema is the native snapshot's schema name (SPEC §4.1).
+// SnapshotSchema is the native snapshot's schema name (docs/definitions.md#the-native-snapshot).
 const SnapshotSchema = "license-snapshot/v1"
 
 // WriteSnapshot streams the customer's native snapshot (license-snapshot/v1,
-// SPEC §4.1): every subscription with its channel and trial flag, and every
+// docs/definitions.md#the-native-snapshot): every subscription with its channel and trial flag, and every
 // user with licences, assign dates and the six workloads of the Graph report.
 // Users come one per line, so that the file reads well in a pager.
 func WriteSnapshot(w io.Writer, cfg Config, c CustomerSpec) error {

@@ -35,7 +35,7 @@ const maxKeyBytes = 1024
 // column names.
 const maxWorkloadName = 64
 
-// snapshot reads a native license-snapshot/v1 document (SPEC §4.1). Its
+// snapshot reads a native license-snapshot/v1 document (docs/definitions.md#the-native-snapshot). Its
 // members may come in any order; users are streamed as they are read, so a
 // snapshot whose header turns out wrong after its users is still rejected
 // whole (the caller discards what it was given).
@@ -293,7 +293,7 @@ func (p *parser) snapshotSubscription(rec *record, o object) {
 	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
 }
 
-// snapshotStatuses is every status the snapshot accepts, in SPEC order.
+// snapshotStatuses is every status the snapshot accepts, in the order docs/definitions.md#figures lists them.
 var snapshotStatuses = []license.Status{license.StatusActive, license.StatusGrace, license.StatusDisabled,
 	license.StatusSuspended, license.StatusCancelled, license.StatusDeleted, license.StatusExpired}
 

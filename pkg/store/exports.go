@@ -35,7 +35,7 @@ import (
 // ExportStatus is where an export job is in its life.
 type ExportStatus string
 
-// The statuses of an export job (SPEC §4).
+// The statuses of an export job (docs/definitions.md#the-api).
 const (
 	ExportPending   ExportStatus = "pending"
 	ExportRunning   ExportStatus = "running"

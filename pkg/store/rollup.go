@@ -2,7 +2,7 @@ package store
 
 // # The portfolio roll-up
 //
-// SPEC §6: reading the portfolio must cost the same for 10 customers as for
+// docs/definitions.md#platform: reading the portfolio must cost the same for 10 customers as for
 // 50,000. The tenant's portfolio (license.Portfolio: counts only, summed over
 // customers) is therefore kept up to date from the table's stream: every
 // change of a customer's FIGURES item arrives as a record with the old and

@@ -1,4 +1,4 @@
-// Package view shapes figures into the JSON documents of SPEC §4.2. It is
+// Package view shapes figures into the JSON documents of docs/definitions.md#insights-and-portfolio. It is
 // the one place where counts become percentages (one decimal, or null), so
 // the customer view, the portfolio view and the customer list cannot
 // disagree on how a figure is derived.
@@ -184,7 +184,7 @@ func blocks(d license.Deployment, products []license.ProductFigures, w license.W
 }
 
 // Headline is a customer's figures in the customer list and the portfolio's
-// ranked lists (SPEC §4.2).
+// ranked lists (docs/definitions.md#insights-and-portfolio).
 type Headline struct {
 	CustomerID         string   `json:"customerId"`
 	CustomerName       string   `json:"customerName"`

@@ -16,7 +16,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
-// Snapshot documents (SPEC §4.1) are written by hand here, so that every
+// Snapshot documents (docs/definitions.md#the-native-snapshot) are written by hand here, so that every
 // figure below can be worked out from them with a pencil.
 
 type snapUse struct {
@@ -77,7 +77,7 @@ func holds(sku, assigned string) []map[string]any {
 const reportDate = "2026-11-20" // D
 
 // fabrikamSnapshot is the customer whose usage is above 100 % with every
-// cause of SPEC §2 at once, and whose activity sits on the window edges.
+// cause of docs/definitions.md#figures at once, and whose activity sits on the window edges.
 //
 // Subscriptions: s1 SPE_E3 3 own (renews 2026-12-10), s2 SPE_E3 1 direct,
 // s3 POWER_BI_PRO 5 active trial, s4 VISIOCLIENT 2 disabled (partner).

@@ -22,7 +22,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/view"
 )
 
-// The native snapshot (SPEC §4.1), as the test writes it.
+// The native snapshot (docs/definitions.md#the-native-snapshot), as the test writes it.
 type snapshot struct {
 	Schema        string         `json:"schema"`
 	Customer      customer       `json:"customer"`
@@ -505,7 +505,7 @@ func TestLinks(t *testing.T) {
 	})
 }
 
-// errorBody is the API's error shape (SPEC §4).
+// errorBody is the API's error shape (docs/definitions.md#the-api).
 type errorBody struct {
 	Error struct {
 		Code    string       `json:"code"`

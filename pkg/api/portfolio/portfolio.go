@@ -79,7 +79,7 @@ func New(st *store.Store) *Handler {
 // Router is the API part.
 func (h *Handler) Router() *api.Router { return h.router }
 
-// Portfolio is GET /v1/portfolio: SPEC §4.2's blocks summed over customers,
+// Portfolio is GET /v1/portfolio: the blocks of docs/definitions.md#insights-and-portfolio summed over customers,
 // the customers per adoption band and the ranked lists.
 type Portfolio struct {
 	WindowDays int                `json:"windowDays"`
