@@ -49,7 +49,7 @@ type subscription struct {
 	RenewalDate string `json:"renewalDate,omitempty"`
 }
 
-type licence struct {
+type snapshotLicense struct {
 	SKU          string `json:"sku"`
 	AssignedDate string `json:"assignedDate"`
 }
@@ -63,7 +63,7 @@ type user struct {
 	Key         string                 `json:"key"`
 	DisplayName string                 `json:"displayName"`
 	Deleted     bool                   `json:"deleted"`
-	Licenses    []licence              `json:"licenses"`
+	Licenses    []snapshotLicense      `json:"licenses"`
 	Workloads   map[string]workloadUse `json:"workloads"`
 }
 
@@ -123,7 +123,7 @@ func e3Users(id string, n, active int, d license.Date) []user {
 		out[i] = user{
 			Key:         fmt.Sprintf("user%d@%s.example", i, id),
 			DisplayName: fmt.Sprintf("User %d", i),
-			Licenses:    []licence{{SKU: "SPE_E3", AssignedDate: firstAssigned.AddDays(i).String()}},
+			Licenses:    []snapshotLicense{{SKU: "SPE_E3", AssignedDate: firstAssigned.AddDays(i).String()}},
 			Workloads:   map[string]workloadUse{"exchange": {Licensed: true, LastActivity: last.String()}},
 		}
 	}
@@ -178,8 +178,8 @@ const fabrikamTenant = "4b1d6f3e-2c55-4a8e-9d1e-7a6c3b2f9e10"
 //   - usage (sums): (6 + 1) / (3 + 0) = 233.3 % → band high.
 func fabrikam(d license.Date) snapshot {
 	active := map[string]workloadUse{"exchange": {Licensed: true, LastActivity: d.String()}}
-	e3 := func(i int) []licence {
-		return []licence{{SKU: "SPE_E3", AssignedDate: firstAssigned.AddDays(31 * i).String()}}
+	e3 := func(i int) []snapshotLicense {
+		return []snapshotLicense{{SKU: "SPE_E3", AssignedDate: firstAssigned.AddDays(31 * i).String()}}
 	}
 	users := []user{
 		{Key: "u1@fabrikam.example", DisplayName: "U1", Licenses: e3(0), Workloads: map[string]workloadUse{
@@ -189,7 +189,7 @@ func fabrikam(d license.Date) snapshot {
 		{Key: "u3@fabrikam.example", DisplayName: "U3", Licenses: e3(2), Workloads: active},
 		{Key: "u4@fabrikam.example", DisplayName: "U4", Licenses: e3(3), Workloads: active},
 		{Key: "u5@fabrikam.example", DisplayName: "U5", Deleted: true, Licenses: e3(4), Workloads: active},
-		{Key: "u6@fabrikam.example", DisplayName: "U6", Licenses: []licence{{SKU: "O365_BUSINESS_PREMIUM", AssignedDate: "2025-06-01"}}, Workloads: active},
+		{Key: "u6@fabrikam.example", DisplayName: "U6", Licenses: []snapshotLicense{{SKU: "O365_BUSINESS_PREMIUM", AssignedDate: "2025-06-01"}}, Workloads: active},
 	}
 	return snapshot{
 		Customer:   customerRef{ID: "fabrikam", Name: "Fabrikam Inc", TenantID: fabrikamTenant},
@@ -215,7 +215,7 @@ func northwind(d license.Date) snapshot {
 			{ID: "nw-1", SKU: "O365_BUSINESS_PREMIUM", Name: "Microsoft 365 Business Standard", Quantity: 3, Status: "grace", Channel: "own"},
 		},
 		Users: []user{{
-			Key: "only@northwind.example", DisplayName: "Only", Licenses: []licence{{SKU: "O365_BUSINESS_PREMIUM", AssignedDate: "2025-01-01"}},
+			Key: "only@northwind.example", DisplayName: "Only", Licenses: []snapshotLicense{{SKU: "O365_BUSINESS_PREMIUM", AssignedDate: "2025-01-01"}},
 			Workloads: map[string]workloadUse{"exchange": {Licensed: true, LastActivity: d.AddDays(-60).String()}},
 		}},
 	}

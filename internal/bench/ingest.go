@@ -213,7 +213,7 @@ func batchWriteJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[s
 	users := make([]license.User, 0, p.Users)
 	err = portfoliogen.EachUser(cfg, spec, func(u *license.User) error {
 		c := *u
-		c.Licences, c.Workloads = slices.Clone(u.Licences), slices.Clone(u.Workloads)
+		c.Licenses, c.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
 		users = append(users, c)
 		return nil
 	})

@@ -145,7 +145,7 @@ func seedJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[string]
 		var users []license.User
 		err := portfoliogen.EachUser(cfg, spec, func(u *license.User) error {
 			c := *u
-			c.Licences, c.Workloads = slices.Clone(u.Licences), slices.Clone(u.Workloads)
+			c.Licenses, c.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
 			users = append(users, c)
 			return nil
 		})

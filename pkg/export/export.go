@@ -387,7 +387,7 @@ func (r *userRows) record(row *store.UserRow) ([]string, error) {
 		r.last[c] = max(r.last[c], use.LastActivity)
 	}
 	r.skus.Reset()
-	for i, l := range u.Licences {
+	for i, l := range u.Licenses {
 		if i > 0 {
 			r.skus.WriteByte(';')
 		}

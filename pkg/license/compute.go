@@ -58,7 +58,7 @@ func Compute(in Input) Result {
 	holdingCount := 0
 	for i := range users {
 		if !users[i].Deleted {
-			holdingCount += len(users[i].Licences)
+			holdingCount += len(users[i].Licenses)
 		}
 	}
 	holdings := make([]holding, 0, holdingCount)
@@ -73,8 +73,8 @@ func Compute(in Input) Result {
 			continue
 		}
 		first := len(holdings)
-		onlyTrial := len(u.Licences) > 0
-		for _, l := range u.Licences {
+		onlyTrial := len(u.Licenses) > 0
+		for _, l := range u.Licenses {
 			si := skus.lookup(l.SKU)
 			if !skus.tallies[si].activeTrial {
 				onlyTrial = false
@@ -223,7 +223,7 @@ const (
 // decided once per user and workload.
 func uncountedCause(u *User, licensedForWorkload, entitled, trialOnly bool) activityCause {
 	switch {
-	case u.Deleted || len(u.Licences) == 0:
+	case u.Deleted || len(u.Licenses) == 0:
 		return causeFormerLicensee
 	case !licensedForWorkload:
 		return causeUnlicensed

@@ -178,7 +178,7 @@ func lower(s string) string {
 }
 
 // Licence is one SKU assigned to a user.
-type Licence struct {
+type License struct {
 	SKU          string `json:"sku"`
 	AssignedDate Date   `json:"assignedDate,omitempty"`
 }
@@ -195,7 +195,7 @@ type User struct {
 	Key         string    `json:"key"` // UPN, or the concealed hash Graph reports
 	DisplayName string    `json:"displayName"`
 	Deleted     bool      `json:"deleted"`
-	Licences    []Licence `json:"licences"`
+	Licenses    []License `json:"licences"`
 	// Workloads holds at most one entry per Workload, after merging
 	// (OneDrive into SharePoint: licensed if either is, newest activity).
 	Workloads []WorkloadUse `json:"workloads"`

@@ -60,10 +60,10 @@ func TestPortfolioIsRealistic(t *testing.T) {
 		var users []license.User
 		err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
 			cp := *u
-			cp.Licences = append([]license.Licence(nil), u.Licences...)
+			cp.Licenses = append([]license.License(nil), u.Licenses...)
 			cp.Workloads = append([]license.WorkloadUse(nil), u.Workloads...)
 			users = append(users, cp)
-			for _, l := range u.Licences {
+			for _, l := range u.Licenses {
 				oldestAssign = min(oldestAssign, l.AssignedDate)
 			}
 			// Heavy: active in 3+ workloads in the last week; dormant: in

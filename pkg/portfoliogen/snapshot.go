@@ -90,7 +90,7 @@ func appendSnapshotUser(b []byte, u *person) []byte {
 		b = appendJSONDate(b, u.DeletedDate)
 	}
 	b = append(b, `,"licenses":[`...)
-	for i, l := range u.Licences() {
+	for i, l := range u.Licenses() {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -148,11 +148,11 @@ func EachUser(cfg Config, c CustomerSpec, fn func(*license.User) error) error {
 			Key:         u.Key,
 			DisplayName: u.DisplayName,
 			Deleted:     u.Deleted,
-			Licences:    lu.Licences[:0],
+			Licenses:    lu.Licenses[:0],
 			Workloads:   lu.Workloads[:0],
 		}
-		for _, l := range u.Licences() {
-			lu.Licences = append(lu.Licences, license.Licence{SKU: products[l.product].SKU, AssignedDate: l.assigned})
+		for _, l := range u.Licenses() {
+			lu.Licenses = append(lu.Licenses, license.License{SKU: products[l.product].SKU, AssignedDate: l.assigned})
 		}
 		for _, w := range snapshotWorkloadOrder {
 			lu.MergeUse(license.WorkloadUse{

@@ -279,7 +279,7 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 		}
 	}
 	for _, sku := range ar.skus(rec[c.products]) {
-		u.Licences = append(u.Licences, license.Licence{SKU: sku, AssignedDate: assigned})
+		u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
 	}
 	return u, probs
 }

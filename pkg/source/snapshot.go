@@ -329,7 +329,7 @@ func (p *parser) snapshotUser(rec *record, o object, sn *snapshotState) error {
 		ok1 = false
 	}
 	u := license.User{Key: key, DisplayName: display, Deleted: deleted}
-	ok4 := rec.userLicences(o, &u)
+	ok4 := rec.userLicenses(o, &u)
 	ok5 := rec.userWorkloads(o, &u)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
 		return nil
@@ -346,7 +346,7 @@ func (p *parser) snapshotUser(rec *record, o object, sn *snapshotState) error {
 	return p.emit(u)
 }
 
-func (r *record) userLicences(o object, u *license.User) bool {
+func (r *record) userLicenses(o object, u *license.User) bool {
 	v := o.get("licenses")
 	if v == nil {
 		return true
@@ -376,7 +376,7 @@ func (r *record) userLicences(o object, u *license.User) bool {
 			continue
 		}
 		seen[strings.ToUpper(sku)] = i
-		u.Licences = append(u.Licences, license.Licence{SKU: sku, AssignedDate: assigned})
+		u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
 	}
 	return ok
 }

@@ -39,7 +39,7 @@ func generatedFigures(t testing.TB, seed int64, n int) []*license.Figures {
 		var users []license.User
 		err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
 			cp := *u
-			cp.Licences = slices.Clone(u.Licences)
+			cp.Licenses = slices.Clone(u.Licenses)
 			cp.Workloads = slices.Clone(u.Workloads)
 			users = append(users, cp)
 			return nil

@@ -52,11 +52,11 @@ type user struct {
 	Key         string              `json:"key"`
 	DisplayName string              `json:"displayName"`
 	Deleted     bool                `json:"deleted"`
-	Licenses    []licence           `json:"licenses"`
+	Licenses    []license           `json:"licenses"`
 	Workloads   map[string]workload `json:"workloads"`
 }
 
-type licence struct {
+type license struct {
 	SKU          string `json:"sku"`
 	AssignedDate string `json:"assignedDate,omitempty"`
 }
@@ -94,7 +94,7 @@ var contoso = snapshot{
 	},
 	Users: []user{
 		{Key: "alice@contoso.com", DisplayName: `=HYPERLINK("http://evil.example","click")`,
-			Licenses: []licence{{SKU: "SPE_E3", AssignedDate: "2025-01-01"}},
+			Licenses: []license{{SKU: "SPE_E3", AssignedDate: "2025-01-01"}},
 			Workloads: map[string]workload{
 				"exchange":   {Licensed: true, LastActivity: day("2026-11-19")},
 				"onedrive":   {Licensed: true, LastActivity: day("2026-10-24")},
@@ -104,15 +104,15 @@ var contoso = snapshot{
 				"office":     {Licensed: true, LastActivity: day("2026-11-20")},
 			}},
 		{Key: "bob@contoso.com", DisplayName: "+1",
-			Licenses:  []licence{{SKU: "SPE_E3", AssignedDate: "2025-02-01"}},
+			Licenses:  []license{{SKU: "SPE_E3", AssignedDate: "2025-02-01"}},
 			Workloads: map[string]workload{"exchange": {Licensed: true, LastActivity: day("2026-10-23")}}},
 		{Key: "carol@contoso.com", DisplayName: "-2", Deleted: true,
 			Workloads: map[string]workload{"exchange": {Licensed: false, LastActivity: day("2026-11-10")}}},
 		{Key: "dave@contoso.com", DisplayName: "@SUM(A1:A2)",
-			Licenses:  []licence{{SKU: "SPE_E3", AssignedDate: "2026-01-01"}},
+			Licenses:  []license{{SKU: "SPE_E3", AssignedDate: "2026-01-01"}},
 			Workloads: map[string]workload{"teams": {Licensed: true, LastActivity: day("2026-11-19")}}},
 		{Key: "erin@contoso.com", DisplayName: "Erin \"E\" O'Neil, Jr.\ttab",
-			Licenses: []licence{{SKU: "POWER_BI_PRO", AssignedDate: "2026-11-01"}}},
+			Licenses: []license{{SKU: "POWER_BI_PRO", AssignedDate: "2026-11-01"}}},
 	},
 }
 
@@ -129,12 +129,12 @@ var fabrikam = snapshot{
 		{ID: "f1", SKU: "O365_E1", Name: "Office 365 E1", Quantity: 5, Status: "active", Channel: "own"},
 	},
 	Users: []user{
-		{Key: "frank@fabrikam.com", DisplayName: "Frank", Licenses: []licence{{SKU: "O365_E1", AssignedDate: "2025-05-05"}},
+		{Key: "frank@fabrikam.com", DisplayName: "Frank", Licenses: []license{{SKU: "O365_E1", AssignedDate: "2025-05-05"}},
 			Workloads: map[string]workload{
 				"exchange": {Licensed: true, LastActivity: day("2026-10-22")},
 				"teams":    {Licensed: true, LastActivity: day("2026-10-21")},
 			}},
-		{Key: "grace@fabrikam.com", DisplayName: "Grace", Licenses: []licence{{SKU: "O365_E1", AssignedDate: "2025-05-06"}}},
+		{Key: "grace@fabrikam.com", DisplayName: "Grace", Licenses: []license{{SKU: "O365_E1", AssignedDate: "2025-05-06"}}},
 	},
 }
 
@@ -147,7 +147,7 @@ var otherContoso = snapshot{
 	Subscriptions: []subscription{
 		{ID: "b1", SKU: "SPE_E5", Name: "Microsoft 365 E5", Quantity: 1, Status: "active", Channel: "own"},
 	},
-	Users: []user{{Key: "zed@contoso.com", DisplayName: "Zed", Licenses: []licence{{SKU: "SPE_E5"}}}},
+	Users: []user{{Key: "zed@contoso.com", DisplayName: "Zed", Licenses: []license{{SKU: "SPE_E5"}}}},
 }
 
 func seeded(t *testing.T) *stack {

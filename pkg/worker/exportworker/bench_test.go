@@ -245,7 +245,7 @@ func seedUsers(t *testing.T, st *store.Store, tn license.Tenant, id string, n in
 	flush := func() {
 		entitled := make([]bool, len(batch))
 		for i := range batch {
-			entitled[i] = !batch[i].Deleted && len(batch[i].Licences) > 0
+			entitled[i] = !batch[i].Deleted && len(batch[i].Licenses) > 0
 		}
 		if err := st.WriteUsers(ctx, tn, id, gen, shards, batch, entitled); err != nil {
 			t.Fatal(err)
@@ -254,7 +254,7 @@ func seedUsers(t *testing.T, st *store.Store, tn license.Tenant, id string, n in
 	}
 	err = portfoliogen.EachUser(cfg, spec, func(u *license.User) error {
 		c := *u
-		c.Licences, c.Workloads = slices.Clone(u.Licences), slices.Clone(u.Workloads)
+		c.Licenses, c.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
 		batch = append(batch, c)
 		if len(batch) == cap(batch) {
 			flush()

@@ -156,7 +156,7 @@ func generated(t *testing.T, seed int64, n int) []*license.Figures {
 		var users []license.User
 		if err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
 			cp := *u
-			cp.Licences, cp.Workloads = slices.Clone(u.Licences), slices.Clone(u.Workloads)
+			cp.Licenses, cp.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
 			users = append(users, cp)
 			return nil
 		}); err != nil {

@@ -34,7 +34,7 @@ func sampleEvent(t *testing.T) (events.DynamoDBEvent, *license.Figures) {
 		var users []license.User
 		if err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
 			cp := *u
-			cp.Licences = append([]license.Licence(nil), u.Licences...)
+			cp.Licenses = append([]license.License(nil), u.Licenses...)
 			cp.Workloads = append([]license.WorkloadUse(nil), u.Workloads...)
 			users = append(users, cp)
 			return nil
