@@ -306,7 +306,7 @@ type call struct {
 // routeCase is how the suite calls one route of template.yaml.
 type routeCase struct {
 	// writerOnly: a reader token gets 403 (ingesting and every export
-	// route, which pkg/handler/exports keeps to writers).
+	// route, which pkg/api/exports keeps to writers).
 	writerOnly bool
 	// calls are the route's requests; the first one answering 2xx is also
 	// the probe sent without a token, with an unknown one and as a reader.

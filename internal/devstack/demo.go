@@ -193,7 +193,7 @@ feed:
 func (s *Stack) postDemoDocument(ctx context.Context, client *http.Client, token Token, cfg portfoliogen.Config, d demoDocument) error {
 	var body bytes.Buffer
 	if err := portfoliogen.Write(&body, d.kind, cfg, d.customer); err != nil {
-		return fmt.Errorf("localstack: generating %s's %s: %w", d.customer.ID, d.kind, err)
+		return fmt.Errorf("devstack: generating %s's %s: %w", d.customer.ID, d.kind, err)
 	}
 	if d.upload {
 		return s.uploadDemoDocument(ctx, client, token, d, body.Bytes())
@@ -208,7 +208,7 @@ func (s *Stack) postDemoDocument(ctx context.Context, client *http.Client, token
 		return err
 	}
 	if status != http.StatusOK {
-		return fmt.Errorf("localstack: demo data: POST %s answered %d: %s", target, status, truncate(string(answer), 500))
+		return fmt.Errorf("devstack: demo data: POST %s answered %d: %s", target, status, truncate(string(answer), 500))
 	}
 	return nil
 }
@@ -226,20 +226,20 @@ func (s *Stack) uploadDemoDocument(ctx context.Context, client *http.Client, tok
 		Method    string `json:"method"`
 	}
 	if status != http.StatusCreated || json.Unmarshal(answer, &created) != nil || created.UploadURL == "" {
-		return fmt.Errorf("localstack: demo data: POST /v1/uploads for %s answered %d: %s", d.customer.ID, status, truncate(string(answer), 500))
+		return fmt.Errorf("devstack: demo data: POST /v1/uploads for %s answered %d: %s", d.customer.ID, status, truncate(string(answer), 500))
 	}
 	put, err := http.NewRequestWithContext(ctx, http.MethodPut, created.UploadURL, bytes.NewReader(doc))
 	if err != nil {
-		return fmt.Errorf("localstack: demo data: the upload URL %q: %w", created.UploadURL, err)
+		return fmt.Errorf("devstack: demo data: the upload URL %q: %w", created.UploadURL, err)
 	}
 	resp, err := client.Do(put)
 	if err != nil {
-		return fmt.Errorf("localstack: demo data: PUT to the presigned URL: %w", err)
+		return fmt.Errorf("devstack: demo data: PUT to the presigned URL: %w", err)
 	}
 	defer resp.Body.Close()
 	answer, _ = io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("localstack: demo data: PUT to the presigned URL answered %d: %s", resp.StatusCode, truncate(string(answer), 500))
+		return fmt.Errorf("devstack: demo data: PUT to the presigned URL answered %d: %s", resp.StatusCode, truncate(string(answer), 500))
 	}
 	return nil
 }
@@ -253,7 +253,7 @@ func (s *Stack) call(ctx context.Context, client *http.Client, token Token, meth
 	req.Header.Set("Content-Type", contentType)
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("localstack: demo data: %s %s: %w", method, target, err)
+		return 0, nil, fmt.Errorf("devstack: demo data: %s %s: %w", method, target, err)
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(resp.Body)

@@ -108,14 +108,14 @@ func NewS3Events(sources []infra.EventBridgeSource, functions map[string]*Functi
 		resolved := infra.ResolveRefs(src.Pattern, refs)
 		text, err := json.Marshal(resolved)
 		if err != nil {
-			return nil, fmt.Errorf("localstack: %s.%s pattern: %w", src.Function, src.Event, err)
+			return nil, fmt.Errorf("devstack: %s.%s pattern: %w", src.Function, src.Event, err)
 		}
 		if strings.Contains(string(text), `"Ref"`) || strings.Contains(string(text), `"Fn::`) {
-			return nil, fmt.Errorf("localstack: %s.%s pattern %s uses an intrinsic function the local stack cannot resolve", src.Function, src.Event, text)
+			return nil, fmt.Errorf("devstack: %s.%s pattern %s uses an intrinsic function the local stack cannot resolve", src.Function, src.Event, text)
 		}
 		p, err := infra.CompilePattern(string(text))
 		if err != nil {
-			return nil, fmt.Errorf("localstack: %s.%s: %w", src.Function, src.Event, err)
+			return nil, fmt.Errorf("devstack: %s.%s: %w", src.Function, src.Event, err)
 		}
 		fn := functions[src.Function]
 		if fn == nil {

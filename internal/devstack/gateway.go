@@ -71,16 +71,16 @@ func NewGateway(routes []infra.Route, functions map[string]*Function, tokens []T
 	for _, r := range routes {
 		key := r.Method + " " + r.Path
 		if seen[key] {
-			return nil, fmt.Errorf("localstack: route %s is declared twice in the template (second: %s.%s)", key, r.Function, r.Event)
+			return nil, fmt.Errorf("devstack: route %s is declared twice in the template (second: %s.%s)", key, r.Function, r.Event)
 		}
 		seen[key] = true
 		gr := gatewayRoute{Route: r, segments: splitPath(r.Path), fn: functions[r.Function]}
 		if gr.fn == nil {
-			gr.missing = r.Function + " has no handler registered in internal/devstack/functions"
+			gr.missing = r.Function + " has no constructor in pkg/app.Functions"
 		}
 		for _, s := range gr.segments {
 			if strings.HasPrefix(s, "{") != strings.HasSuffix(s, "}") {
-				return nil, fmt.Errorf("localstack: route %s: segment %q has an unbalanced brace", key, s)
+				return nil, fmt.Errorf("devstack: route %s: segment %q has an unbalanced brace", key, s)
 			}
 		}
 		g.routes = append(g.routes, gr)

@@ -1,5 +1,5 @@
-// Package localstack runs the whole system on one machine, as template.yaml
-// describes it: DynamoDB Local and versitygw (through internal/devstack),
+// Package devstack runs the whole system on one machine, as template.yaml
+// describes it: DynamoDB Local and versitygw (through internal/devstack/infra),
 // the table and the bucket, every function's handler hosted in this
 // process, a gateway serving the template's API routes with local bearer
 // tokens in place of the JWT authorizer, and the template's event sources
@@ -179,11 +179,11 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.Table, s.Bucket = cmp(opts.TableName, DefaultTableName), cmp(opts.BucketName, DefaultBucketName)
 	if s.Dir = opts.Dir; s.Dir == "" {
 		if s.Dir, err = os.MkdirTemp("", "license-insights-local-"); err != nil {
-			return nil, fmt.Errorf("localstack: %w", err)
+			return nil, fmt.Errorf("devstack: %w", err)
 		}
 		s.removeDir = true
 	} else if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("localstack: %w", err)
+		return nil, fmt.Errorf("devstack: %w", err)
 	}
 	s.FailureFile = filepath.Join(s.Dir, "on-failure.jsonl")
 
@@ -198,7 +198,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	// receiver listens first; it forwards to the S3 event source once built.
 	hookListener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("localstack: listening for S3 events: %w", err)
+		return nil, fmt.Errorf("devstack: listening for S3 events: %w", err)
 	}
 	hookHandler := &switchHandler{}
 	s.hook = &http.Server{Handler: hookHandler, ReadHeaderTimeout: 5 * time.Second}
@@ -255,7 +255,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	apiAddr := cmp(opts.APIAddr, "127.0.0.1:0")
 	apiListener, err := net.Listen("tcp", apiAddr)
 	if err != nil {
-		return nil, fmt.Errorf("localstack: the API cannot listen on %s: %w (set API_PORT to another port)", apiAddr, err)
+		return nil, fmt.Errorf("devstack: the API cannot listen on %s: %w (set API_PORT to another port)", apiAddr, err)
 	}
 	s.APIURL = "http://" + apiListener.Addr().String()
 	s.api = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second}
@@ -302,7 +302,7 @@ func (s *Stack) localRefs(tmpl *infra.Template) (map[string]string, error) {
 			return nil, err
 		}
 		if len(ids) != 1 {
-			return nil, fmt.Errorf("localstack: template.yaml has %d resources of type %s (%v); the local stack serves exactly one", len(ids), typ, ids)
+			return nil, fmt.Errorf("devstack: template.yaml has %d resources of type %s (%v); the local stack serves exactly one", len(ids), typ, ids)
 		}
 		refs[ids[0]] = name
 	}
@@ -345,12 +345,12 @@ func (s *Stack) hostFunctions(tmpl *infra.Template, registry map[string]awsenv.N
 		}
 		cfg, err := config.FromEnv(lookup)
 		if err != nil {
-			return fmt.Errorf("localstack: %s's configuration: %w", f.LogicalID, err)
+			return fmt.Errorf("devstack: %s's configuration: %w", f.LogicalID, err)
 		}
 		s.PartnerTenantID = cfg.PartnerTenantID
 		h, err := newFunc(s.env, cfg)
 		if err != nil {
-			return fmt.Errorf("localstack: building %s's handler: %w", f.LogicalID, err)
+			return fmt.Errorf("devstack: building %s's handler: %w", f.LogicalID, err)
 		}
 		s.Functions[f.LogicalID] = &Function{LogicalID: f.LogicalID, Handler: h, Timeout: f.Timeout}
 	}
@@ -401,11 +401,11 @@ func checkRegistry(tmpl *infra.Template, opts Options, log *slog.Logger) (map[st
 	}
 	if len(stale) > 0 {
 		slices.Sort(stale)
-		return nil, fmt.Errorf("localstack: the registry (pkg/app.Functions) has %s, which template.yaml does not declare", strings.Join(stale, ", "))
+		return nil, fmt.Errorf("devstack: the registry (pkg/app.Functions) has %s, which template.yaml does not declare", strings.Join(stale, ", "))
 	}
 	if len(missing) > 0 {
 		if opts.RequireAllFunctions {
-			return nil, fmt.Errorf("localstack: template.yaml declares %s, which pkg/app.Functions does not register", strings.Join(missing, ", "))
+			return nil, fmt.Errorf("devstack: template.yaml declares %s, which pkg/app.Functions does not register", strings.Join(missing, ", "))
 		}
 		log.Warn("functions without a handler: their routes answer 501 and their events are not delivered", "functions", missing)
 	}
@@ -421,11 +421,11 @@ func (s *Stack) startStreams(ctx, life context.Context, tmpl *infra.Template, dy
 	}
 	desc, err := dynamo.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Table)})
 	if err != nil {
-		return fmt.Errorf("localstack: describing %s: %w", s.Table, err)
+		return fmt.Errorf("devstack: describing %s: %w", s.Table, err)
 	}
 	streamARN := aws.ToString(desc.Table.LatestStreamArn)
 	if streamARN == "" {
-		return fmt.Errorf("localstack: table %s has no stream, but template.yaml has stream event sources", s.Table)
+		return fmt.Errorf("devstack: table %s has no stream, but template.yaml has stream event sources", s.Table)
 	}
 	streams := dynamodbstreams.New(dynamodbstreams.Options{
 		Region: infra.Region, BaseEndpoint: aws.String(s.DynamoDBEndpoint),
@@ -434,7 +434,7 @@ func (s *Stack) startStreams(ctx, life context.Context, tmpl *infra.Template, dy
 	feed := NewStreamFeed(streams, streamARN, s.log.With("component", "stream"), opts.StreamPoll)
 	for _, src := range sources {
 		if src.Table != "" && refs[src.Table] != s.Table {
-			return fmt.Errorf("localstack: %s.%s reads the stream of %s, which is not the template's table", src.Function, src.Event, src.Table)
+			return fmt.Errorf("devstack: %s.%s reads the stream of %s, which is not the template's table", src.Function, src.Event, src.Table)
 		}
 		fn := s.Functions[src.Function]
 		if fn == nil {
@@ -468,7 +468,7 @@ func (s *Stack) run(ctx context.Context, name string, fn func(context.Context) e
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("event source stopped", "source", name, "error", err.Error())
 			select {
-			case s.workerErr <- fmt.Errorf("localstack: event source %s stopped: %w", name, err):
+			case s.workerErr <- fmt.Errorf("devstack: event source %s stopped: %w", name, err):
 			default:
 			}
 		}
@@ -509,17 +509,17 @@ func (s *Stack) WaitIdle(ctx context.Context) error {
 		before := s.invocations()
 		for _, f := range s.feeds {
 			if err := f.WaitIdle(ctx); err != nil {
-				return fmt.Errorf("localstack: waiting for the table stream: %w", err)
+				return fmt.Errorf("devstack: waiting for the table stream: %w", err)
 			}
 		}
 		for _, c := range s.consumers {
 			if err := c.WaitIdle(ctx); err != nil {
-				return fmt.Errorf("localstack: waiting for %s: %w", c.Name(), err)
+				return fmt.Errorf("devstack: waiting for %s: %w", c.Name(), err)
 			}
 		}
 		if s.s3events != nil {
 			if err := s.s3events.WaitIdle(ctx); err != nil {
-				return fmt.Errorf("localstack: waiting for the S3 events: %w", err)
+				return fmt.Errorf("devstack: waiting for the S3 events: %w", err)
 			}
 		}
 		if s.invocations() == before {
@@ -549,7 +549,7 @@ func (s *Stack) Stop() error {
 		defer cancel()
 		if s.api != nil {
 			if err := s.api.Shutdown(shutdown); err != nil {
-				errs = append(errs, fmt.Errorf("localstack: stopping the API: %w", err))
+				errs = append(errs, fmt.Errorf("devstack: stopping the API: %w", err))
 			}
 		}
 		if s.cancel != nil {
@@ -570,7 +570,7 @@ func (s *Stack) Stop() error {
 			}
 		} else if s.tableCreated {
 			if _, err := s.tableClient.DeleteTable(shutdown, &dynamodb.DeleteTableInput{TableName: aws.String(s.Table)}); err != nil {
-				errs = append(errs, fmt.Errorf("localstack: deleting table %s: %w", s.Table, err))
+				errs = append(errs, fmt.Errorf("devstack: deleting table %s: %w", s.Table, err))
 			}
 		}
 		if s.removeDir && s.Dir != "" {

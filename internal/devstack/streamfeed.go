@@ -62,11 +62,11 @@ func (f *StreamFeed) Subscribe(source infra.StreamSource, fn *Function, cfg Stre
 	switch source.StartingPosition {
 	case "TRIM_HORIZON", "LATEST":
 	default:
-		return nil, fmt.Errorf("localstack: %s.%s: StartingPosition %q is not TRIM_HORIZON or LATEST", source.Function, source.Event, source.StartingPosition)
+		return nil, fmt.Errorf("devstack: %s.%s: StartingPosition %q is not TRIM_HORIZON or LATEST", source.Function, source.Event, source.StartingPosition)
 	}
 	latest := source.StartingPosition == "LATEST"
 	if len(f.consumers) > 0 && latest != f.latest {
-		return nil, fmt.Errorf("localstack: %s.%s: StartingPosition %s differs from the stream's other consumers'; the local stack reads a stream once for all of them", source.Function, source.Event, source.StartingPosition)
+		return nil, fmt.Errorf("devstack: %s.%s: StartingPosition %s differs from the stream's other consumers'; the local stack reads a stream once for all of them", source.Function, source.Event, source.StartingPosition)
 	}
 	f.latest = latest
 	if cfg.Poll <= 0 {
@@ -141,7 +141,7 @@ func (f *StreamFeed) discover(ctx context.Context, first bool) error {
 	for {
 		out, err := f.client.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(f.streamARN), ExclusiveStartShardId: start})
 		if err != nil {
-			return fmt.Errorf("localstack: describing stream %s: %w", f.streamARN, err)
+			return fmt.Errorf("devstack: describing stream %s: %w", f.streamARN, err)
 		}
 		for _, sh := range out.StreamDescription.Shards {
 			id := aws.ToString(sh.ShardId)
@@ -156,7 +156,7 @@ func (f *StreamFeed) discover(ctx context.Context, first bool) error {
 				StreamArn: aws.String(f.streamARN), ShardId: sh.ShardId, ShardIteratorType: position,
 			})
 			if err != nil {
-				return fmt.Errorf("localstack: shard iterator for %s: %w", id, err)
+				return fmt.Errorf("devstack: shard iterator for %s: %w", id, err)
 			}
 			f.shards[id] = &feedShard{id: id, parent: aws.ToString(sh.ParentShardId), iterator: it.ShardIterator}
 			f.order = append(f.order, id)
@@ -181,7 +181,7 @@ func (f *StreamFeed) read(ctx context.Context, s *feedShard) (int, error) {
 		}
 		it, err := f.client.GetShardIterator(ctx, in)
 		if err != nil {
-			return 0, fmt.Errorf("localstack: renewing the iterator of shard %s: %w", s.id, err)
+			return 0, fmt.Errorf("devstack: renewing the iterator of shard %s: %w", s.id, err)
 		}
 		s.iterator = it.ShardIterator
 		return 0, nil
@@ -193,7 +193,7 @@ func (f *StreamFeed) read(ctx context.Context, s *feedShard) (int, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("localstack: reading shard %s: %w", s.id, err)
+		return 0, fmt.Errorf("devstack: reading shard %s: %w", s.id, err)
 	}
 	items := make([]inboxItem, 0, len(out.Records)+1)
 	for _, r := range out.Records {

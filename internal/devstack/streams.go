@@ -87,10 +87,10 @@ type StreamConsumerConfig struct {
 func newStreamConsumer(source infra.StreamSource, fn *Function, streamARN string, cfg StreamConsumerConfig) (*StreamConsumer, error) {
 	filters, err := infra.CompileFilters(source.FilterPatterns)
 	if err != nil {
-		return nil, fmt.Errorf("localstack: %s.%s FilterCriteria: %w", source.Function, source.Event, err)
+		return nil, fmt.Errorf("devstack: %s.%s FilterCriteria: %w", source.Function, source.Event, err)
 	}
 	if source.BatchSize < 1 || source.BatchSize > 10000 {
-		return nil, fmt.Errorf("localstack: %s.%s: BatchSize %d is outside 1..10000", source.Function, source.Event, source.BatchSize)
+		return nil, fmt.Errorf("devstack: %s.%s: BatchSize %d is outside 1..10000", source.Function, source.Event, source.BatchSize)
 	}
 	c := &StreamConsumer{
 		source: source, filters: filters, fn: fn, streamARN: streamARN,
@@ -427,7 +427,7 @@ func (s *idleSignal) stop() {
 }
 
 // errStopped is WaitIdle's answer once the consumer no longer runs.
-var errStopped = errors.New("localstack: the event source has stopped")
+var errStopped = errors.New("devstack: the event source has stopped")
 
 func (s *idleSignal) wait(ctx context.Context) error {
 	s.mu.Lock()

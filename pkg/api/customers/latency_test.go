@@ -24,7 +24,7 @@ import (
 // reason the two are alike: both reads make the same two DynamoDB calls.
 // Ingesting 100,000 users takes a while, so it runs only when asked:
 //
-//	LI_LATENCY=1 go test ./pkg/handler/customers -run TestInsightsLatency -v
+//	LI_LATENCY=1 go test ./pkg/api/customers -run TestInsightsLatency -v
 func TestInsightsLatency(t *testing.T) {
 	if os.Getenv("LI_LATENCY") == "" {
 		t.Skip("set LI_LATENCY=1 to measure the insights read latency (ingests 100,000 users)")

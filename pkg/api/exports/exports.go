@@ -2,7 +2,7 @@
 // (POST /v1/exports), reports them (GET /v1/exports, GET
 // /v1/exports/{exportId}) and signs download links for finished ones
 // (POST /v1/exports/{exportId}/link). The files themselves are written by
-// the ExportWorkerFunction (pkg/handler/exportworker), which the job item's
+// the ExportWorkerFunction (pkg/worker/exportworker), which the job item's
 // creation starts through the table stream.
 //
 // Every export route needs the writer role: the files hold per-user data

@@ -40,7 +40,7 @@ import (
 //
 // It is a measurement, not a gate: it runs only when asked, e.g.
 //
-//	LI_EXPORT_BENCH_USERS=100000,1000000 go test ./pkg/handler/exportworker -run TestExportThroughput -v -timeout 60m
+//	LI_EXPORT_BENCH_USERS=100000,1000000 go test ./pkg/worker/exportworker -run TestExportThroughput -v -timeout 60m
 //
 // What it does assert: every row arrives, and memory stays far below what
 // holding the rows would take.

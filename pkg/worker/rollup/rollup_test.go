@@ -345,6 +345,6 @@ func TestSampleEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if stored.String() != string(generated) {
-		t.Errorf("events/%s is not what the test generates: run go test ./pkg/handler/rollup -run TestSampleEvent -update-events", sampleEventFile)
+		t.Errorf("events/%s is not what the test generates: run go test ./pkg/worker/rollup -run TestSampleEvent -update-events", sampleEventFile)
 	}
 }

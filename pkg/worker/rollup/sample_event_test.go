@@ -133,7 +133,7 @@ func readSampleEvent(t *testing.T) []byte {
 	t.Helper()
 	b, err := os.ReadFile(sampleEventPath(t))
 	if err != nil {
-		t.Fatalf("%v (generate it with go test ./pkg/handler/rollup -run TestSampleEvent -update-events)", err)
+		t.Fatalf("%v (generate it with go test ./pkg/worker/rollup -run TestSampleEvent -update-events)", err)
 	}
 	return b
 }
