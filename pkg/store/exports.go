@@ -130,9 +130,6 @@ const (
 	attrExportDone     = "completedAt"
 )
 
-// skExportPrefix is the sort key prefix of ExportKey.
-const skExportPrefix = "EXPORT#"
-
 // Export ids are 26 characters of Crockford base32: 10 for the creation
 // time in milliseconds, 16 (80 bits) of randomness. Fixed width keeps the
 // lexical order of the ids the order of their times (like a ULID).
@@ -183,7 +180,7 @@ func ParseExportKey(pk, sk string) (license.Tenant, string, error) {
 	if err != nil {
 		return license.Tenant{}, "", fmt.Errorf("key %s/%s: %w", pk, sk, err)
 	}
-	id, ok := strings.CutPrefix(sk, skExportPrefix)
+	id, ok := strings.CutPrefix(sk, ExportSKPrefix)
 	if !ok || !ValidExportID(id) {
 		return license.Tenant{}, "", fmt.Errorf("key %s/%s is not an export job's: sort key is not EXPORT#<export id>", pk, sk)
 	}
@@ -264,7 +261,7 @@ func (s *Store) Exports(ctx context.Context, t license.Tenant, limit int, after 
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":     &types.AttributeValueMemberS{Value: pk},
-			":prefix": &types.AttributeValueMemberS{Value: skExportPrefix},
+			":prefix": &types.AttributeValueMemberS{Value: ExportSKPrefix},
 			":now":    numberAttr(now.Unix()),
 		},
 		ScanIndexForward: aws.Bool(false),

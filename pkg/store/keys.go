@@ -256,9 +256,13 @@ func PortfolioDayKey(t license.Tenant, d license.Date) (Key, error) {
 	return Key{PK: tp, SK: "PDAY#" + d.String()}, nil
 }
 
+// ExportSKPrefix starts the sort key of every export job (the export
+// worker's stream filter in template.yaml names it too).
+const ExportSKPrefix = "EXPORT#"
+
 // ExportKey is an export job.
 func ExportKey(t license.Tenant, exportID string) (Key, error) {
-	return tenantItemKey(t, "EXPORT#", exportID)
+	return tenantItemKey(t, ExportSKPrefix, exportID)
 }
 
 // UploadKey is an upload.

@@ -95,7 +95,7 @@ func (w *Worker) record(ctx context.Context, rec events.DynamoDBEventRecord) err
 		return nil
 	}
 	pk, sk := stringKey(rec.Change.Keys, "PK"), stringKey(rec.Change.Keys, "SK")
-	if !strings.HasPrefix(sk, "EXPORT#") {
+	if !strings.HasPrefix(sk, store.ExportSKPrefix) {
 		return nil // not an export job (the event source's filter lets none through)
 	}
 	t, id, err := store.ParseExportKey(pk, sk)
