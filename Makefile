@@ -70,7 +70,7 @@ FORCE:
 
 # sam build (BuildMethod: makefile) runs `make build-<LogicalId>` with
 # ARTIFACTS_DIR set. Each function's folder is its logical id without
-# "Function", in lower case (internal/devstack.FunctionDir, whose test checks
+# "Function", in lower case (internal/devstack/infra.FunctionDir, whose test checks
 # this list against template.yaml).
 build-AuthorizerFunction: .build/authorizer/bootstrap
 build-IngestFunction: .build/ingest/bootstrap
