@@ -45,7 +45,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -135,11 +134,8 @@ func HeadlineOfPortfolio(p *license.Portfolio) PortfolioHeadline {
 // Plus is h + o, count by count.
 func (h PortfolioHeadline) Plus(o PortfolioHeadline) PortfolioHeadline {
 	return PortfolioHeadline{
-		Customers: h.Customers + o.Customers,
-		Bands: license.BandCounts{
-			Low: h.Bands.Low + o.Bands.Low, Medium: h.Bands.Medium + o.Bands.Medium,
-			High: h.Bands.High + o.Bands.High, Unknown: h.Bands.Unknown + o.Bands.Unknown,
-		},
+		Customers:             h.Customers + o.Customers,
+		Bands:                 h.Bands.Plus(o.Bands),
 		Sold:                  h.Sold.Plus(o.Sold),
 		Assigned:              h.Assigned + o.Assigned,
 		Entitlements:          h.Entitlements + o.Entitlements,
@@ -147,90 +143,6 @@ func (h PortfolioHeadline) Plus(o PortfolioHeadline) PortfolioHeadline {
 		CountedActive:         h.CountedActive + o.CountedActive,
 		InactiveLicensedUsers: h.InactiveLicensedUsers + o.InactiveLicensedUsers,
 	}
-}
-
-// AddPortfolio adds src's counts to dst: the sum of two disjoint sets of
-// customers, in the canonical form Portfolio.Add gives (products by SKU,
-// windows and workloads in the engine's order). It is what sums the shards.
-func AddPortfolio(dst, src *license.Portfolio) {
-	dst.Customers += src.Customers
-	dst.Bands = PortfolioHeadline{Bands: dst.Bands}.Plus(PortfolioHeadline{Bands: src.Bands}).Bands
-	dst.Deployed.Sold = dst.Deployed.Sold.Plus(src.Deployed.Sold)
-	dst.Deployed.Assigned += src.Deployed.Assigned
-	for i, x := range src.Products {
-		j, found := slices.BinarySearchFunc(dst.Products, x.SKU, func(p license.ProductFigures, sku string) int {
-			return strings.Compare(p.SKU, sku)
-		})
-		if !found {
-			dst.Products = slices.Insert(dst.Products, j, license.ProductFigures{SKU: x.SKU})
-			dst.CountedCustomers = slices.Insert(dst.CountedCustomers, j, 0)
-		}
-		p := &dst.Products[j]
-		if p.Name == "" {
-			p.Name = x.Name
-		}
-		p.Sold = p.Sold.Plus(x.Sold)
-		p.Assigned += x.Assigned
-		if i < len(src.CountedCustomers) {
-			dst.CountedCustomers[j] += src.CountedCustomers[i]
-		}
-		p.Counted = dst.CountedCustomers[j] > 0
-	}
-	for _, w := range src.Windows {
-		j := slices.IndexFunc(dst.Windows, func(x license.WindowFigures) bool { return x.Days == w.Days })
-		if j < 0 {
-			j, _ = slices.BinarySearchFunc(dst.Windows, w.Days, func(x license.WindowFigures, days int) int {
-				return compareWindowDays(x.Days, days)
-			})
-			dst.Windows = slices.Insert(dst.Windows, j, license.WindowFigures{Days: w.Days})
-		}
-		dw := &dst.Windows[j]
-		dw.InactiveLicensedUsers += w.InactiveLicensedUsers
-		for _, x := range w.Workloads {
-			k := slices.IndexFunc(dw.Workloads, func(y license.WorkloadFigures) bool { return y.Workload == x.Workload })
-			if k < 0 {
-				k, _ = slices.BinarySearchFunc(dw.Workloads, x.Workload, func(y license.WorkloadFigures, name license.Workload) int {
-					return compareWorkloadNames(y.Workload, name)
-				})
-				dw.Workloads = slices.Insert(dw.Workloads, k, license.WorkloadFigures{Workload: x.Workload})
-			}
-			y := &dw.Workloads[k]
-			y.Entitlements += x.Entitlements
-			y.Active += x.Active
-			y.CountedActive += x.CountedActive
-			y.Uncounted = y.Uncounted.Plus(x.Uncounted)
-		}
-	}
-}
-
-// compareWindowDays orders windows as license.Windows lists them, others
-// after them by length (the engine's order).
-func compareWindowDays(a, b int) int {
-	ra, rb := slices.Index(license.Windows, a), slices.Index(license.Windows, b)
-	switch {
-	case ra >= 0 && rb >= 0:
-		return ra - rb
-	case ra >= 0:
-		return -1
-	case rb >= 0:
-		return 1
-	}
-	return a - b
-}
-
-// compareWorkloadNames orders the standard workloads first, in their order,
-// then the others by name (the engine's order).
-func compareWorkloadNames(a, b license.Workload) int {
-	ra, rb := slices.Index(license.StandardWorkloads, a), slices.Index(license.StandardWorkloads, b)
-	switch {
-	case ra >= 0 && rb >= 0:
-		return ra - rb
-	case ra >= 0:
-		return -1
-	case rb >= 0:
-		return 1
-	}
-	return strings.Compare(string(a), string(b))
 }
 
 // ParseCustomerPK splits T#<t>#C#<c> into the tenant and the customer id.
@@ -658,7 +570,7 @@ func (s *Store) Portfolio(ctx context.Context, t license.Tenant) (*Rollup, error
 	}
 	r := &Rollup{}
 	for n, st := range shards {
-		AddPortfolio(&r.Portfolio, &st.Portfolio)
+		r.Portfolio.Merge(&st.Portfolio)
 		r.Shards[n] = HeadlineOfPortfolio(&st.Portfolio)
 	}
 	return r, nil
@@ -1022,7 +934,7 @@ func (s *Store) RepairRollup(ctx context.Context, t license.Tenant, write bool, 
 			Shard:    n,
 			Stored:   HeadlineOfPortfolio(&st.Portfolio),
 			Computed: HeadlineOfPortfolio(&computed[n]),
-			Differs:  !SamePortfolio(&st.Portfolio, &computed[n]),
+			Differs:  !st.Portfolio.SameCounts(&computed[n]),
 		}
 		if r.Differs && write {
 			before := r.Stored
@@ -1039,19 +951,4 @@ func (s *Store) RepairRollup(ctx context.Context, t license.Tenant, write bool, 
 		out[n] = r
 	}
 	return out, nil
-}
-
-// SamePortfolio compares two portfolios count by count. Product names are
-// informational (the first name met is kept) and are left out.
-func SamePortfolio(a, b *license.Portfolio) bool {
-	strip := func(p *license.Portfolio) []byte {
-		c := *p
-		c.Products = slices.Clone(p.Products)
-		for i := range c.Products {
-			c.Products[i].Name = ""
-		}
-		out, _ := json.Marshal(&c) // counts and strings only: cannot fail
-		return out
-	}
-	return string(strip(a)) == string(strip(b))
 }

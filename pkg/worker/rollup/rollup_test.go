@@ -200,7 +200,7 @@ func (f *fixture) assertSum(t *testing.T, ids []string, when string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !store.SamePortfolio(&got.Portfolio, &want) {
+	if !got.Portfolio.SameCounts(&want) {
 		t.Fatalf("%s: the roll-up is not the sum of the customers\n got %+v\nwant %+v", when,
 			store.HeadlineOfPortfolio(&got.Portfolio), store.HeadlineOfPortfolio(&want))
 	}
@@ -332,7 +332,7 @@ func TestSampleEvent(t *testing.T) {
 		}
 		var p license.Portfolio
 		p.Add(want)
-		if !store.SamePortfolio(&got.Portfolio, &p) {
+		if !got.Portfolio.SameCounts(&p) {
 			t.Fatalf("the sample event leaves %+v, want %+v", store.HeadlineOfPortfolio(&got.Portfolio), store.HeadlineOfPortfolio(&p))
 		}
 	}
