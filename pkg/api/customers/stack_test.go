@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
+	"github.com/licenseinsights/licenseinsights/pkg/api/proxyevent"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -89,40 +89,16 @@ type request struct {
 // integration) that the request becomes, with the authorizer context the
 // JWT authorizer sets.
 func (r request) event() events.APIGatewayProxyRequest {
-	path := r.resource
-	for k, v := range r.path {
-		path = strings.ReplaceAll(path, "{"+k+"}", v)
-	}
-	multi := map[string][]string{}
-	for k, v := range r.query {
-		multi[k] = []string{v}
-	}
 	role := r.role
 	if role == "" {
 		role = "reader"
 	}
-	return events.APIGatewayProxyRequest{
-		Resource:                        r.resource,
-		Path:                            path,
-		HTTPMethod:                      r.method,
-		Headers:                         map[string]string{"Authorization": "Bearer test", "Accept": "application/json"},
-		MultiValueHeaders:               map[string][]string{"Authorization": {"Bearer test"}, "Accept": {"application/json"}},
-		QueryStringParameters:           r.query,
-		MultiValueQueryStringParameters: multi,
-		PathParameters:                  r.path,
-		Body:                            r.body,
-		RequestContext: events.APIGatewayProxyRequestContext{
-			AccountID:    "123456789012",
-			ResourceID:   "abc123",
-			Stage:        "prod",
-			RequestID:    "test-request",
-			ResourcePath: r.resource,
-			HTTPMethod:   r.method,
-			APIID:        "api0001",
-			Protocol:     "HTTP/1.1",
-			Authorizer:   map[string]any{"principalId": "user@" + r.tenant, "tenant": r.tenant, "role": role, "integrationLatency": 3},
-		},
-	}
+	return proxyevent.Request{
+		Method: r.method, Resource: r.resource, Path: r.path, Query: r.query, Body: r.body,
+		Tenant: r.tenant, Role: role,
+		Headers:    map[string]string{"Authorization": "Bearer test", "Accept": "application/json"},
+		Authorizer: map[string]any{"integrationLatency": 3},
+	}.Event()
 }
 
 type response struct {

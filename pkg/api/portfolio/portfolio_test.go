@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
+	"github.com/licenseinsights/licenseinsights/pkg/api/proxyevent"
 	"math"
 	"net/url"
 	"os"
@@ -183,29 +184,7 @@ func (s *stack) redeliver(t *testing.T, records []events.DynamoDBEventRecord) {
 // context the JWT authorizer sets.
 func apiEvent(t *testing.T, tenant, resource string, query map[string]string) []byte {
 	t.Helper()
-	var multi map[string][]string
-	if query != nil {
-		multi = map[string][]string{}
-		for k, v := range query {
-			multi[k] = []string{v}
-		}
-	}
-	ev := events.APIGatewayProxyRequest{
-		Resource: resource, Path: resource, HTTPMethod: "GET",
-		Headers:                         map[string]string{"Accept": "application/json"},
-		QueryStringParameters:           query,
-		MultiValueQueryStringParameters: multi,
-		RequestContext: events.APIGatewayProxyRequestContext{
-			AccountID: "123456789012", APIID: "abcdef1234", Stage: "prod", RequestID: "test-request",
-			ResourcePath: resource, HTTPMethod: "GET", Path: "/prod" + resource,
-			Authorizer: map[string]any{"principalId": "user-1", "tenant": tenant, "role": "reader"},
-		},
-	}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return proxyevent.Request{Resource: resource, Query: query, Tenant: tenant, Role: "reader"}.JSON()
 }
 
 // get calls the PortfolioFunction and returns the status and body.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/api/proxyevent"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
@@ -36,21 +37,9 @@ func newHandler(t *testing.T) (*Handler, *store.Store) {
 // call sends an API Gateway proxy event through Invoke, as Lambda would.
 func call(t *testing.T, h *Handler, tenant, role, method, resource string, params, query map[string]string, body string) (int, map[string]any) {
 	t.Helper()
-	path := resource
-	for k, v := range params {
-		path = strings.ReplaceAll(path, "{"+k+"}", v)
-	}
-	ev := events.APIGatewayProxyRequest{
-		Resource: resource, Path: path, HTTPMethod: method, PathParameters: params,
-		QueryStringParameters: query, Body: body,
-		RequestContext: events.APIGatewayProxyRequestContext{
-			RequestID: "test", Authorizer: map[string]any{"tenant": tenant, "role": role},
-		},
-	}
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
+	payload := proxyevent.Request{
+		Method: method, Resource: resource, Path: params, Query: query, Body: body, Tenant: tenant, Role: role,
+	}.JSON()
 	out, err := h.Invoke(context.Background(), payload)
 	if err != nil {
 		t.Fatal(err)
