@@ -103,7 +103,7 @@ func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.S
 	if name == "" {
 		name = id
 	}
-	waste := view.WasteOf(f, window, h.cfg.SKUMonthlyPrices, h.cfg.Currency)
+	waste := license.WasteOf(f, window, h.cfg.SKUMonthlyPrices, h.cfg.Currency)
 	in := license.RecommendInput{Figures: f, Window: window, Support: cf.Support, Users: cf.Users}
 	if waste != nil {
 		in.Waste = &license.WasteCost{Currency: waste.Currency, MonthlyUnassigned: waste.MonthlyUnassignedCost, MonthlyInactive: waste.MonthlyInactiveCost}
