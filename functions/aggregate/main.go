@@ -3,8 +3,9 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup"
 )
 
-func main() { awsenv.Start("aggregate", rollup.New) }
+// The handler is wired in pkg/app.Aggregate.
+func main() { awsenv.Start("aggregate", app.Aggregate) }

@@ -2,8 +2,9 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/authorizer"
 )
 
-func main() { awsenv.Start("authorizer", authorizer.New) }
+// The handler is wired in pkg/app.Authorizer.
+func main() { awsenv.StartWithoutAWS("authorizer", app.Authorizer) }

@@ -3,8 +3,9 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exports"
 )
 
-func main() { awsenv.Start("export", exports.New) }
+// The handler is wired in pkg/app.Export.
+func main() { awsenv.Start("export", app.Export) }

@@ -3,8 +3,9 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exportworker"
 )
 
-func main() { awsenv.Start("exportworker", exportworker.New) }
+// The handler is wired in pkg/app.ExportWorker.
+func main() { awsenv.Start("exportworker", app.ExportWorker) }

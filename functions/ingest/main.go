@@ -3,8 +3,9 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/reports"
 )
 
-func main() { awsenv.Start("ingest", reports.New) }
+// The handler is wired in pkg/app.Ingest.
+func main() { awsenv.Start("ingest", app.Ingest) }

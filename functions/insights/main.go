@@ -3,8 +3,9 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/customers"
 )
 
-func main() { awsenv.Start("insights", customers.New) }
+// The handler is wired in pkg/app.Insights.
+func main() { awsenv.Start("insights", app.Insights) }

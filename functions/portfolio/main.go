@@ -3,8 +3,9 @@
 package main
 
 import (
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/portfolio"
 )
 
-func main() { awsenv.Start("portfolio", portfolio.New) }
+// The handler is wired in pkg/app.Portfolio.
+func main() { awsenv.Start("portfolio", app.Portfolio) }

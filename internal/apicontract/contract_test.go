@@ -16,7 +16,7 @@ import (
 
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/internal/openapi"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
@@ -36,7 +36,7 @@ const (
 const skuPrices = "SPE_E3=36.00"
 
 // ---------------------------------------------------------------------------
-// The documents the tenant sends (SPEC §4.1). D is the day the test runs.
+// The documents the tenant sends (docs/definitions.md#the-native-snapshot). D is the day the test runs.
 
 type subscription struct {
 	ID          string `json:"id"`
@@ -49,7 +49,7 @@ type subscription struct {
 	RenewalDate string `json:"renewalDate,omitempty"`
 }
 
-type licence struct {
+type snapshotLicense struct {
 	SKU          string `json:"sku"`
 	AssignedDate string `json:"assignedDate"`
 }
@@ -63,7 +63,7 @@ type user struct {
 	Key         string                 `json:"key"`
 	DisplayName string                 `json:"displayName"`
 	Deleted     bool                   `json:"deleted"`
-	Licenses    []licence              `json:"licenses"`
+	Licenses    []snapshotLicense      `json:"licenses"`
 	Workloads   map[string]workloadUse `json:"workloads"`
 }
 
@@ -123,7 +123,7 @@ func e3Users(id string, n, active int, d license.Date) []user {
 		out[i] = user{
 			Key:         fmt.Sprintf("user%d@%s.example", i, id),
 			DisplayName: fmt.Sprintf("User %d", i),
-			Licenses:    []licence{{SKU: "SPE_E3", AssignedDate: firstAssigned.AddDays(i).String()}},
+			Licenses:    []snapshotLicense{{SKU: "SPE_E3", AssignedDate: firstAssigned.AddDays(i).String()}},
 			Workloads:   map[string]workloadUse{"exchange": {Licensed: true, LastActivity: last.String()}},
 		}
 	}
@@ -137,7 +137,7 @@ func e3Subscription(id string, quantity int) subscription {
 // contoso has 10 SPE_E3 and is sent twice, so that its history has two
 // points: on D−1 with 4 users (2 active), on D with 5 users (3 active).
 //
-// Working at D, 28-day window (SPEC §2):
+// Working at D, 28-day window (docs/definitions.md#figures):
 //   - sold 10 (one active, non-trial subscription), assigned 5 → deployment
 //     5/10 = 50.0 %, unassigned 5;
 //   - exchange entitlements 5 (every user holds counted capacity), active 3
@@ -178,8 +178,8 @@ const fabrikamTenant = "4b1d6f3e-2c55-4a8e-9d1e-7a6c3b2f9e10"
 //   - usage (sums): (6 + 1) / (3 + 0) = 233.3 % → band high.
 func fabrikam(d license.Date) snapshot {
 	active := map[string]workloadUse{"exchange": {Licensed: true, LastActivity: d.String()}}
-	e3 := func(i int) []licence {
-		return []licence{{SKU: "SPE_E3", AssignedDate: firstAssigned.AddDays(31 * i).String()}}
+	e3 := func(i int) []snapshotLicense {
+		return []snapshotLicense{{SKU: "SPE_E3", AssignedDate: firstAssigned.AddDays(31 * i).String()}}
 	}
 	users := []user{
 		{Key: "u1@fabrikam.example", DisplayName: "U1", Licenses: e3(0), Workloads: map[string]workloadUse{
@@ -189,7 +189,7 @@ func fabrikam(d license.Date) snapshot {
 		{Key: "u3@fabrikam.example", DisplayName: "U3", Licenses: e3(2), Workloads: active},
 		{Key: "u4@fabrikam.example", DisplayName: "U4", Licenses: e3(3), Workloads: active},
 		{Key: "u5@fabrikam.example", DisplayName: "U5", Deleted: true, Licenses: e3(4), Workloads: active},
-		{Key: "u6@fabrikam.example", DisplayName: "U6", Licenses: []licence{{SKU: "O365_BUSINESS_PREMIUM", AssignedDate: "2025-06-01"}}, Workloads: active},
+		{Key: "u6@fabrikam.example", DisplayName: "U6", Licenses: []snapshotLicense{{SKU: "O365_BUSINESS_PREMIUM", AssignedDate: "2025-06-01"}}, Workloads: active},
 	}
 	return snapshot{
 		Customer:   customerRef{ID: "fabrikam", Name: "Fabrikam Inc", TenantID: fabrikamTenant},
@@ -215,7 +215,7 @@ func northwind(d license.Date) snapshot {
 			{ID: "nw-1", SKU: "O365_BUSINESS_PREMIUM", Name: "Microsoft 365 Business Standard", Quantity: 3, Status: "grace", Channel: "own"},
 		},
 		Users: []user{{
-			Key: "only@northwind.example", DisplayName: "Only", Licenses: []licence{{SKU: "O365_BUSINESS_PREMIUM", AssignedDate: "2025-01-01"}},
+			Key: "only@northwind.example", DisplayName: "Only", Licenses: []snapshotLicense{{SKU: "O365_BUSINESS_PREMIUM", AssignedDate: "2025-01-01"}},
 			Workloads: map[string]workloadUse{"exchange": {Licensed: true, LastActivity: d.AddDays(-60).String()}},
 		}},
 	}
@@ -260,7 +260,7 @@ func oversized() []byte {
 // The stack and the calls.
 
 type env struct {
-	stack *localstack.Stack
+	stack *devstack.Stack
 	spec  *openapi.Spec
 	http  *http.Client
 	date  license.Date
@@ -306,7 +306,7 @@ type call struct {
 // routeCase is how the suite calls one route of template.yaml.
 type routeCase struct {
 	// writerOnly: a reader token gets 403 (ingesting and every export
-	// route, which pkg/handler/exports keeps to writers).
+	// route, which pkg/api/exports keeps to writers).
 	writerOnly bool
 	// calls are the route's requests; the first one answering 2xx is also
 	// the probe sent without a token, with an unknown one and as a reader.
@@ -315,7 +315,7 @@ type routeCase struct {
 
 func start(t *testing.T) *env {
 	t.Helper()
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,11 +326,11 @@ func start(t *testing.T) *env {
 	if err := spec.Check(); err != nil {
 		t.Fatalf("openapi.yaml: %v", err)
 	}
-	tokens, err := localstack.ParseTokens(writerToken + "=" + tenantID + "," + readerToken + "=" + tenantID + ":reader")
+	tokens, err := devstack.ParseTokens(writerToken + "=" + tenantID + "," + readerToken + "=" + tenantID + ":reader")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stack := apitest.StartStack(t, localstack.Options{
+	stack := apitest.StartStack(t, devstack.Options{
 		Tokens:              tokens,
 		RequireAllFunctions: true,
 		RetryBackoff:        func(int) time.Duration { return 0 },

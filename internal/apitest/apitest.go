@@ -14,15 +14,15 @@ import (
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
 )
 
 // Routes are the API routes of the repository's template.yaml; a suite
 // checks that it has a case for each.
-func Routes(t testing.TB) []devstack.Route {
+func Routes(t testing.TB) []infra.Route {
 	t.Helper()
-	tmpl, err := devstack.RepoTemplate()
+	tmpl, err := infra.RepoTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,13 +60,13 @@ func Do(t testing.TB, client *http.Client, req *http.Request) Response {
 // ends. The functions log every request and emit a metric line per ingest:
 // their logs are cut to warnings and their metrics dropped, so that only
 // what goes wrong shows beside a failing assertion.
-func StartStack(t testing.TB, opts localstack.Options) *localstack.Stack {
+func StartStack(t testing.TB, opts devstack.Options) *devstack.Stack {
 	t.Helper()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	observe.SetMetricsOutput(io.Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	stack, err := localstack.Start(ctx, opts)
+	stack, err := devstack.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("starting the local stack: %v", err)
 	}
@@ -83,7 +83,7 @@ func StartStack(t testing.TB, opts localstack.Options) *localstack.Stack {
 
 // WaitIdle waits until the stack's stream consumers (roll-up, export
 // worker) and upload trigger have handled everything written so far.
-func WaitIdle(t testing.TB, stack *localstack.Stack) {
+func WaitIdle(t testing.TB, stack *devstack.Stack) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

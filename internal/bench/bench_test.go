@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // The job tests run this test binary as the child, as bench runs itself.
@@ -191,7 +191,7 @@ func TestProxyEvent(t *testing.T) {
 
 // A function without a sample event gets one made from the template.
 func TestFirstEventFallbacks(t *testing.T) {
-	tmpl, err := devstack.RepoTemplate()
+	tmpl, err := infra.RepoTemplate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // Cold start under the Lambda Runtime Interface Emulator: every function is
@@ -40,11 +40,11 @@ import (
 const coldStartTimeout = time.Minute
 
 func benchColdStart(ctx context.Context, r *runner) ([]Figure, error) {
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	tools, err := devstack.FindTools()
+	tools, err := infra.FindTools()
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func benchColdStart(ctx context.Context, r *runner) ([]Figure, error) {
 }
 
 // localRefs maps the template's table and bucket to the run's.
-func localRefs(t *devstack.Template) (map[string]string, error) {
+func localRefs(t *infra.Template) (map[string]string, error) {
 	refs := map[string]string{}
 	for typ, name := range map[string]string{"AWS::DynamoDB::Table": benchTable, "AWS::S3::Bucket": benchBucket} {
 		ids, err := t.LogicalIDs(typ)
@@ -127,10 +127,10 @@ func localRefs(t *devstack.Template) (map[string]string, error) {
 // functionEnv is the process environment of a function under the emulator:
 // the template's variables, the local endpoints and credentials (DynamoDB
 // Local takes any key; the S3 server only its own), and what Lambda sets.
-func (r *runner) functionEnv(vars map[string]string, f devstack.Function) []string {
+func (r *runner) functionEnv(vars map[string]string, f infra.Function) []string {
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"AWS_REGION=" + devstack.Region, "AWS_DEFAULT_REGION=" + devstack.Region,
+		"AWS_REGION=" + infra.Region, "AWS_DEFAULT_REGION=" + infra.Region,
 		"AWS_ACCESS_KEY_ID=" + r.svc.S3Access, "AWS_SECRET_ACCESS_KEY=" + r.svc.S3Secret,
 		"AWS_ENDPOINT_URL_DYNAMODB=" + r.svc.DynamoDB, "AWS_ENDPOINT_URL_S3=" + r.svc.S3,
 		"AWS_LAMBDA_FUNCTION_NAME=" + f.LogicalID,
@@ -153,7 +153,7 @@ func (r *runner) functionEnv(vars map[string]string, f devstack.Function) []stri
 // sample under events/ (events/<function>-*.json), else one made from the
 // template (a GET of its first route; a token for the authorizer; an empty
 // batch for a stream consumer).
-func firstEvent(root, name, logicalID string, t *devstack.Template) ([]byte, string, error) {
+func firstEvent(root, name, logicalID string, t *infra.Template) ([]byte, string, error) {
 	samples, _ := filepath.Glob(filepath.Join(root, "events", name+"-*.json"))
 	slices.Sort(samples)
 	if len(samples) > 0 {
@@ -165,13 +165,13 @@ func firstEvent(root, name, logicalID string, t *devstack.Template) ([]byte, str
 			"methodArn": "arn:aws:execute-api:us-east-1:000000000000:bench/prod/GET/v1/portfolio"})
 		return b, "a TOKEN request", err
 	}
-	var routes []devstack.Route
+	var routes []infra.Route
 	for _, rt := range t.Routes() {
 		if rt.Function == logicalID {
 			routes = append(routes, rt)
 		}
 	}
-	slices.SortStableFunc(routes, func(a, b devstack.Route) int {
+	slices.SortStableFunc(routes, func(a, b infra.Route) int {
 		return boolRank(a.Method != http.MethodGet) - boolRank(b.Method != http.MethodGet)
 	})
 	if len(routes) == 0 {

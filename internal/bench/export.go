@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/exportworker"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
@@ -49,7 +49,7 @@ func exportJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	h, err := exportworker.New(env.Env(), config.Default())
+	h, err := app.ExportWorker(env.Env(), config.Default())
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/reports"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
@@ -138,7 +138,7 @@ func ingestJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[strin
 	}
 	cfg := config.Default()
 	cfg.PartnerTenantID = p.PartnerTenantID
-	h, err := reports.New(env.Env(), cfg)
+	h, err := app.Ingest(env.Env(), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func batchWriteJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[s
 	users := make([]license.User, 0, p.Users)
 	err = portfoliogen.EachUser(cfg, spec, func(u *license.User) error {
 		c := *u
-		c.Licences, c.Workloads = slices.Clone(u.Licences), slices.Clone(u.Workloads)
+		c.Licenses, c.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
 		users = append(users, c)
 		return nil
 	})

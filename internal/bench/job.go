@@ -27,7 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
 )
@@ -273,9 +273,9 @@ type jobEnv struct {
 func (e *jobEnv) build() {
 	e.counter = &callCounter{next: awshttp.NewBuildableClient(), calls: map[string]int64{}}
 	// As awsenv.Load builds them in Lambda (the SDK's defaults, X-Ray
-	// instrumentation), pointed at the local services.
+	// instrumentation), pointed at the local infra.
 	cfg := aws.Config{
-		Region:      devstack.Region,
+		Region:      infra.Region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider("local", "local", "")),
 		HTTPClient:  e.counter,
 	}

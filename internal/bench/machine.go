@@ -9,7 +9,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // describeMachine says what the numbers were measured on. What cannot be
@@ -35,7 +35,7 @@ func describeMachine() Machine {
 		m.Kernel = utsString(u.Sysname[:]) + " " + utsString(u.Release[:]) + " " + utsString(u.Machine[:])
 	}
 	// java -version writes to standard error; its first line names it.
-	if java, err := devstack.Java(); err == nil {
+	if java, err := infra.Java(); err == nil {
 		if out, err := exec.Command(java, "-version").CombinedOutput(); err == nil {
 			m.Java, _, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
 		}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/licenseinsights/licenseinsights/pkg/api/portfolio"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/portfolio"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
@@ -145,7 +145,7 @@ func seedJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[string]
 		var users []license.User
 		err := portfoliogen.EachUser(cfg, spec, func(u *license.User) error {
 			c := *u
-			c.Licences, c.Workloads = slices.Clone(u.Licences), slices.Clone(u.Workloads)
+			c.Licenses, c.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
 			users = append(users, c)
 			return nil
 		})
@@ -180,15 +180,8 @@ func seedJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[string]
 // and usage of the default window, as served (one decimal), both reach
 // their minimum.
 func upsell(f *license.Figures) bool {
-	d := f.Deployment()
-	deployment := license.Percent(d.Assigned, d.Sold.Total())
-	w, ok := f.Window(license.DefaultWindow)
-	if !ok || deployment == nil {
-		return false
-	}
-	u := w.Usage()
-	usage := license.Percent(u.Active, u.Entitlements)
-	return usage != nil && *deployment >= ingest.DefaultUpsellDeploymentMin && *usage >= ingest.DefaultUpsellUsageMin
+	th := license.Thresholds{UpsellDeploymentPercent: license.DefaultUpsellDeploymentPercent, UpsellUsagePercent: license.DefaultUpsellUsagePercent}
+	return th.IsUpsellCandidate(f)
 }
 
 // populate ingests a portfolio in a child and reports its progress.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/api/proxyevent"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,9 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/licenseinsights/licenseinsights/pkg/api/customers"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/customers"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/portfolio"
 )
 
 // Reads through the functions' own handlers, invoked with the API Gateway
@@ -55,9 +56,9 @@ func readsJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[string
 	)
 	switch p.Function {
 	case "insights":
-		h, err = customers.New(env.Env(), config.Default())
+		h, err = app.Insights(env.Env(), config.Default())
 	case "portfolio":
-		h, err = portfolio.New(env.Env(), config.Default())
+		h, err = app.Portfolio(env.Env(), config.Default())
 	default:
 		err = fmt.Errorf("no function %q to read from", p.Function)
 	}
@@ -107,29 +108,10 @@ func readsJob(ctx context.Context, env *jobEnv, raw json.RawMessage) (map[string
 // proxyEvent is the REST API proxy event API Gateway sends after the
 // authorizer let a reader of the tenant in.
 func proxyEvent(t readTarget) events.APIGatewayProxyRequest {
-	headers := map[string]string{"Accept": "application/json", "Host": "bench.execute-api.us-east-1.amazonaws.com"}
-	multi := map[string][]string{}
-	for k, v := range headers {
-		multi[k] = []string{v}
-	}
-	var multiQuery map[string][]string
-	if len(t.Query) > 0 {
-		multiQuery = map[string][]string{}
-		for k, v := range t.Query {
-			multiQuery[k] = []string{v}
-		}
-	}
-	return events.APIGatewayProxyRequest{
-		Resource: t.Resource, Path: t.Path, HTTPMethod: http.MethodGet,
-		Headers: headers, MultiValueHeaders: multi,
-		QueryStringParameters: t.Query, MultiValueQueryStringParameters: multiQuery,
-		PathParameters: t.PathParams,
-		RequestContext: events.APIGatewayProxyRequestContext{
-			AccountID: "000000000000", APIID: "bench", Stage: "prod", RequestID: "bench",
-			ResourcePath: t.Resource, HTTPMethod: http.MethodGet, Path: "/prod" + t.Path,
-			Authorizer: map[string]any{"principalId": "bench", "tenant": t.Tenant, "role": "reader"},
-		},
-	}
+	return proxyevent.Request{
+		Resource: t.Resource, Path: t.PathParams, Query: t.Query, Tenant: t.Tenant, Role: "reader",
+		Headers: map[string]string{"Accept": "application/json", "Host": "bench.execute-api.us-east-1.amazonaws.com"},
+	}.Event()
 }
 
 func truncate(s string, n int) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"path/filepath"
 	"time"
 
@@ -11,10 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
-	"github.com/licenseinsights/licenseinsights/pkg/handler/rollup"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
@@ -67,7 +67,7 @@ func benchRollup(ctx context.Context, r *runner) ([]Figure, error) {
 
 // aggregateSource is the template's stream event of the AggregateFunction
 // and the function, built as its main builds it.
-func (r *runner) aggregateSource() (devstack.StreamSource, *localstack.Function, error) {
+func (r *runner) aggregateSource() (infra.StreamSource, *devstack.Function, error) {
 	for _, src := range r.stack.template.StreamSources() {
 		if src.Function != "AggregateFunction" {
 			continue
@@ -78,14 +78,14 @@ func (r *runner) aggregateSource() (devstack.StreamSource, *localstack.Function,
 				timeout = f.Timeout
 			}
 		}
-		return src, &localstack.Function{LogicalID: src.Function, Timeout: timeout}, nil
+		return src, &devstack.Function{LogicalID: src.Function, Timeout: timeout}, nil
 	}
-	return devstack.StreamSource{}, nil, errors.New("template.yaml has no stream event for AggregateFunction")
+	return infra.StreamSource{}, nil, errors.New("template.yaml has no stream event for AggregateFunction")
 }
 
 // rollupRun ingests n customers of tenant, then runs the aggregator on the
 // table's stream until the tenant's roll-up is exact.
-func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src devstack.StreamSource, proto *localstack.Function) (ingested, caught float64, err error) {
+func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src infra.StreamSource, proto *devstack.Function) (ingested, caught float64, err error) {
 	const table = benchTable
 	t, err := license.NewTenant(tenant)
 	if err != nil {
@@ -105,7 +105,7 @@ func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src devsta
 	}
 	var want license.Portfolio
 	for i := range shards {
-		store.AddPortfolio(&want, &shards[i])
+		want.Merge(&shards[i])
 	}
 	if want.Customers != n {
 		return 0, 0, fmt.Errorf("the figures of %d customers were found, not %d", want.Customers, n)
@@ -115,14 +115,14 @@ func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src devsta
 	if err != nil {
 		return 0, 0, err
 	}
-	h, err := rollup.New(&awsenv.Env{DynamoDB: db, Table: table}, config.Default())
+	h, err := app.Aggregate(&awsenv.Env{DynamoDB: db, Table: table}, config.Default())
 	if err != nil {
 		return 0, 0, err
 	}
 	fn := *proto
 	fn.Handler = h
-	feed := localstack.NewStreamFeed(r.stack.dynamo.StreamsClient(), aws.ToString(desc.Table.LatestStreamArn), nil, 0)
-	consumer, err := feed.Subscribe(src, &fn, localstack.StreamConsumerConfig{FailureFile: filepath.Join(r.scratch, tenant+"-failures.jsonl")})
+	feed := devstack.NewStreamFeed(r.stack.dynamo.StreamsClient(), aws.ToString(desc.Table.LatestStreamArn), nil, 0)
+	consumer, err := feed.Subscribe(src, &fn, devstack.StreamConsumerConfig{FailureFile: filepath.Join(r.scratch, tenant+"-failures.jsonl")})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -139,7 +139,7 @@ func (r *runner) rollupRun(ctx context.Context, tenant string, n int, src devsta
 		if err != nil {
 			return 0, 0, err
 		}
-		if store.SamePortfolio(&got.Portfolio, &want) {
+		if got.Portfolio.SameCounts(&want) {
 			return ingested, time.Since(begin).Seconds(), nil
 		}
 		if time.Now().After(deadline) {

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // The table and bucket every path shares; the roll-up path makes a table
@@ -31,9 +31,9 @@ const (
 // stack is the run's DynamoDB Local and S3 server with the table and
 // bucket made from template.yaml.
 type stack struct {
-	dynamo   *devstack.DynamoDB
-	s3       *devstack.S3
-	template *devstack.Template
+	dynamo   *infra.DynamoDB
+	s3       *infra.S3
+	template *infra.Template
 	services services
 }
 
@@ -41,12 +41,12 @@ type stack struct {
 // defaults (full JIT): a long benchmark wants its steady-state speed, not
 // the quick start tests want.
 func startStack(ctx context.Context, s3Dir string) (*stack, error) {
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
 	st := &stack{}
-	if st.template, err = devstack.LoadTemplate(filepath.Join(root, "template.yaml")); err != nil {
+	if st.template, err = infra.LoadTemplate(filepath.Join(root, "template.yaml")); err != nil {
 		return nil, err
 	}
 	var (
@@ -54,9 +54,9 @@ func startStack(ctx context.Context, s3Dir string) (*stack, error) {
 		dbErr, s3Err error
 	)
 	wg.Go(func() {
-		st.dynamo, dbErr = devstack.StartDynamoDB(ctx, devstack.DynamoDBOptions{JavaOptions: []string{}})
+		st.dynamo, dbErr = infra.StartDynamoDB(ctx, infra.DynamoDBOptions{JavaOptions: []string{}})
 	})
-	wg.Go(func() { st.s3, s3Err = devstack.StartS3(ctx, s3Dir) })
+	wg.Go(func() { st.s3, s3Err = infra.StartS3(ctx, s3Dir) })
 	wg.Wait()
 	if err := errors.Join(dbErr, s3Err); err != nil {
 		st.stop()
@@ -70,7 +70,7 @@ func startStack(ctx context.Context, s3Dir string) (*stack, error) {
 		st.stop()
 		return nil, err
 	}
-	if err := devstack.CreateBucket(ctx, st.S3(), benchBucket); err != nil {
+	if err := infra.CreateBucket(ctx, st.S3(), benchBucket); err != nil {
 		st.stop()
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func startStack(ctx context.Context, s3Dir string) (*stack, error) {
 }
 
 func (st *stack) createTable(ctx context.Context, name string) error {
-	return devstack.CreateTable(ctx, st.DynamoDB(), st.template, name)
+	return infra.CreateTable(ctx, st.DynamoDB(), st.template, name)
 }
 
 // createBareTable makes a table with the template's key schema only.

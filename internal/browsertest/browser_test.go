@@ -11,7 +11,8 @@ import (
 
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
 	"github.com/licenseinsights/licenseinsights/internal/devstack"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
+
 	"github.com/licenseinsights/licenseinsights/pkg/web"
 )
 
@@ -37,7 +38,7 @@ func TestDashboardInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the browser tests need the local stack and chromium")
 	}
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +56,11 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal("node is not on PATH: the browser tests are a Node.js script (README prerequisites)")
 	}
 
-	tokens, err := localstack.ParseTokens(writerToken + "=" + tenantID + "," + readerToken + "=" + tenantID + ":reader")
+	tokens, err := devstack.ParseTokens(writerToken + "=" + tenantID + "," + readerToken + "=" + tenantID + ":reader")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stack := apitest.StartStack(t, localstack.Options{
+	stack := apitest.StartStack(t, devstack.Options{
 		Tokens:              tokens,
 		RequireAllFunctions: true,
 		RetryBackoff:        func(int) time.Duration { return 0 },
@@ -71,7 +72,7 @@ func TestDashboardInChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// 24 customers: more than one page of the customer list (20 a page).
-	sum, err := stack.LoadDemo(ctx, localstack.DemoOptions{Customers: 24, Users: 30})
+	sum, err := stack.LoadDemo(ctx, devstack.DemoOptions{Customers: 24, Users: 30})
 	if err != nil {
 		t.Fatalf("loading the demo portfolio: %v", err)
 	}

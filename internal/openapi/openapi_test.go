@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 func repoFile(t *testing.T, name string) string {
 	t.Helper()
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func loadRepoSpec(t *testing.T) *Spec {
 // else is: the description follows the deployed API.
 func TestEveryTemplateRouteIsDescribedAndNothingElse(t *testing.T) {
 	spec := loadRepoSpec(t)
-	tpl, err := devstack.LoadTemplate(repoFile(t, "template.yaml"))
+	tpl, err := infra.LoadTemplate(repoFile(t, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestDescriptionIsConsistent(t *testing.T) {
 			t.Errorf("%s has no operationId", route)
 		}
 		// Every route sits behind the authorizer: it can answer 401 and
-		// 403, in the error shape of SPEC §4.
+		// 403, in the error shape of docs/definitions.md#the-api.
 		for _, status := range []int{401, 403} {
 			schema, err := spec.ResponseSchema(method, path, status)
 			if err != nil {

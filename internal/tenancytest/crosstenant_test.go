@@ -30,7 +30,7 @@ type routeCase struct {
 	probe func(w *world) (target string, body []byte)
 	// reader is the status B's reader token gets for the probe: 403 for
 	// every write route, and for the export routes, which
-	// pkg/handler/exports keeps to writers (exports carry user data).
+	// pkg/api/exports keeps to writers (exports carry user data).
 	reader int
 }
 

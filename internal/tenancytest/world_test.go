@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
-	"github.com/licenseinsights/licenseinsights/internal/devstack/localstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
@@ -32,7 +32,7 @@ const (
 // exchange only; the first Active users were active in exchange on the
 // report date D, the others 60 days before it. Users ≤ Sold always.
 //
-// Working (SPEC §2), for every customer below:
+// Working (docs/definitions.md#figures), for every customer below:
 //   - licences sold = Sold: one subscription, active, not trial (counted);
 //   - licences assigned = Users: non-deleted users holding SPE_E3;
 //   - entitlements: Users ≤ Sold, so every user takes counted capacity,
@@ -97,7 +97,7 @@ func userKey(tenant string, c customer, i int) string {
 	return fmt.Sprintf("user%d.%s@%s.example", i, c.ID, tenant)
 }
 
-// snapshot is c's native snapshot (SPEC §4.1) at report date d.
+// snapshot is c's native snapshot (docs/definitions.md#the-native-snapshot) at report date d.
 func snapshot(tenant string, c customer, d license.Date) []byte {
 	type activity struct {
 		Licensed     bool   `json:"licensed"`
@@ -140,7 +140,7 @@ func snapshot(tenant string, c customer, d license.Date) []byte {
 
 // world is the running stack and what the suite created in it.
 type world struct {
-	stack *localstack.Stack
+	stack *devstack.Stack
 	http  *http.Client
 	date  license.Date // the report date of every document
 
@@ -153,11 +153,11 @@ type world struct {
 // startWorld starts the local stack with the suite's tokens.
 func startWorld(t *testing.T) *world {
 	t.Helper()
-	tokens, err := localstack.ParseTokens(tokenA + "=" + tenantA + "," + tokenB + "=" + tenantB + "," + tokenBReader + "=" + tenantB + ":reader")
+	tokens, err := devstack.ParseTokens(tokenA + "=" + tenantA + "," + tokenB + "=" + tenantB + "," + tokenBReader + "=" + tenantB + ":reader")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stack := apitest.StartStack(t, localstack.Options{
+	stack := apitest.StartStack(t, devstack.Options{
 		Tokens:              tokens,
 		RequireAllFunctions: true,
 		RetryBackoff:        func(int) time.Duration { return 0 },
@@ -325,7 +325,7 @@ func (w *world) downloadCSV(t *testing.T, url string) []map[string]string {
 	return rows
 }
 
-// Shapes of the answers the suite reads (SPEC §4.2, pkg/view).
+// Shapes of the answers the suite reads (docs/definitions.md#insights-and-portfolio, pkg/view).
 type (
 	blocks struct {
 		Deployment struct {

@@ -1,4 +1,4 @@
-// Package analytics is the Partner Center–compatible analytics API of SPEC §4:
+// Package analytics is the Partner Center–compatible analytics API of docs/definitions.md#the-api:
 // the deployment and usage rows with Partner Center's field names, and the
 // query language tools written for Partner Center send — top, skip, filter
 // (eq/ne joined by and/or, with parentheses) and groupby.
@@ -18,7 +18,7 @@
 // product assigned but with no counted capacity (trial-only or lapsed) is
 // one row with channel "unknown" and licensesSold 0. A product neither sold
 // nor assigned has no row. As in Partner Center, every product is listed,
-// including those the overall deployment figure of SPEC §2 leaves out.
+// including those the overall deployment figure of docs/definitions.md#figures leaves out.
 //
 // Usage: one row per customer × workload with entitlements or activity in
 // the window (default 28 days): licensesQualified is the workload's
@@ -33,7 +33,7 @@
 // filter on serviceCode eq 'O365'). The workload is in workloadCode and
 // workloadName.
 //
-// channel takes SPEC §2's values: own (this partner), partner (another
+// channel takes the values of docs/definitions.md#figures: own (this partner), partner (another
 // partner), direct (bought from Microsoft) and unknown.
 //
 // customerTenantId is the customer's Entra tenant id when a source gave it,

@@ -1,7 +1,7 @@
 // Package api turns API Gateway proxy events into calls of the product's
 // handlers: it establishes the tenant from the authorizer context (and from
 // nowhere else), routes by the API resource, validates common parameters and
-// writes every error in the one JSON shape of SPEC §4.
+// writes every error in the one JSON shape of docs/definitions.md#the-api.
 package api
 
 import (
@@ -233,12 +233,5 @@ func Caller(ev events.APIGatewayProxyRequest) (license.Tenant, Role, error) {
 type Routed interface{ Router() *Router }
 
 // LambdaHandler is the Lambda handler of an API function: h's router
-// behind API Gateway's proxy events. It takes a constructor's results as
-// they come, so that a function's New is `return
-// api.LambdaHandler(NewHandler(env, cfg))`.
-func LambdaHandler[H Routed](h H, err error) (lambda.Handler, error) {
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandler(h.Router().Handle), nil
-}
+// behind API Gateway's proxy events (pkg/app builds every API function so).
+func LambdaHandler(h Routed) lambda.Handler { return lambda.NewHandler(h.Router().Handle) }

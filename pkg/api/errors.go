@@ -12,7 +12,7 @@ import (
 )
 
 // Error is an API error: its HTTP status and the body
-// {"error": {"code", "message", "details"}} of SPEC §4.
+// {"error": {"code", "message", "details"}} of docs/definitions.md#the-api.
 type Error struct {
 	Status  int
 	Code    string

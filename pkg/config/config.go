@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,10 @@ type Config struct {
 	// default, 10): Copilot use on at least this many of the last 28 days
 	// is habitual. Read it through CopilotHabitual.
 	CopilotHabitualDays int
+
+	// The authorizer's token rules: OIDC_ISSUER, OIDC_AUDIENCE and
+	// TENANT_CLAIM (the authorizer checks them and defaults the claim).
+	OIDCIssuer, OIDCAudience, TenantClaim string
 }
 
 // Default is the configuration with every default.
@@ -50,8 +55,8 @@ func Default() Config {
 	return Config{
 		LowUsagePercent:         50,
 		LowDeploymentPercent:    70,
-		UpsellDeploymentPercent: 90,
-		UpsellUsagePercent:      80,
+		UpsellDeploymentPercent: license.DefaultUpsellDeploymentPercent,
+		UpsellUsagePercent:      license.DefaultUpsellUsagePercent,
 		TrendPoints:             10,
 		HowToTicketsPer100Users: 10,
 		MinUnassigned:           1,
@@ -69,6 +74,7 @@ func Default() Config {
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Default()
 	c.PartnerTenantID = strings.TrimSpace(getenv("PARTNER_TENANT_ID"))
+	c.OIDCIssuer, c.OIDCAudience, c.TenantClaim = getenv("OIDC_ISSUER"), getenv("OIDC_AUDIENCE"), getenv("TENANT_CLAIM")
 	floats := []struct {
 		name string
 		dst  *float64

@@ -1,4 +1,4 @@
-// Package export writes the CSV datasets of SPEC §4.3 — users, customers,
+// Package export writes the CSV datasets of docs/definitions.md#exports — users, customers,
 // subscriptions — from the store to an io.Writer, one row at a time: memory
 // stays flat whatever the number of rows, so the same code serves a
 // ten-user customer and a million-user portfolio.
@@ -29,7 +29,7 @@ import (
 // Dataset is what an export contains.
 type Dataset string
 
-// The datasets of SPEC §4.3.
+// The datasets of docs/definitions.md#exports.
 const (
 	Users         Dataset = "users"         // one row per user per customer
 	Customers     Dataset = "customers"     // one row per customer, headline figures
@@ -255,7 +255,7 @@ func (e *exporter) subscriptions() error {
 
 // --- users -------------------------------------------------------------
 
-// UsersFixedHeader are the users dataset's first columns (SPEC §4.3); the
+// UsersFixedHeader are the users dataset's first columns (docs/definitions.md#exports); the
 // workload columns follow (UsersHeader).
 var UsersFixedHeader = []string{
 	"customerId", "customerName", "reportDate", "userKey", "displayName", "deleted", "assignedSkus", "entitled",
@@ -393,7 +393,7 @@ func (r *userRows) record(row *store.UserRow) ([]string, error) {
 		r.last[c] = max(r.last[c], use.LastActivity)
 	}
 	r.skus.Reset()
-	for i, l := range u.Licences {
+	for i, l := range u.Licenses {
 		if i > 0 {
 			r.skus.WriteByte(';')
 		}

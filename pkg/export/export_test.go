@@ -147,7 +147,7 @@ func portfolio(t *testing.T) *fakeReader {
 					3: {
 						{Entitled: true, User: license.User{
 							Key: "alice@contoso.com", DisplayName: `=HYPERLINK("http://x","y")`,
-							Licences: []license.Licence{{SKU: "SPE_E3", AssignedDate: date(t, "2025-01-01")}, {SKU: "POWER_BI"}},
+							Licenses: []license.License{{SKU: "SPE_E3", AssignedDate: date(t, "2025-01-01")}, {SKU: "POWER_BI"}},
 							Workloads: []license.WorkloadUse{
 								use("exchange", true, "2026-11-19"), use("onedrive", true, "2026-10-24"),
 								use("sharepoint", false, "2026-10-01"), use("office", false, "2026-11-20"),
@@ -156,7 +156,7 @@ func portfolio(t *testing.T) *fakeReader {
 						{User: license.User{Key: "@bob", DisplayName: "-2", Deleted: true,
 							Workloads: []license.WorkloadUse{use("teams", false, "2026-10-23")}}},
 						{User: license.User{Key: "carol@contoso.com", DisplayName: "Smith, \"Carol\"\nJr",
-							Licences: []license.Licence{{SKU: "SPE_E3"}}}},
+							Licenses: []license.License{{SKU: "SPE_E3"}}}},
 						{User: license.User{Key: "dave@contoso.com", DisplayName: "+1",
 							Workloads: []license.WorkloadUse{use("SkypeForBusiness", true, "2026-11-01")}}},
 					},
@@ -172,7 +172,7 @@ func portfolio(t *testing.T) *fakeReader {
 				figures: []*store.CustomerFigures{fabrikamFigures},
 				users: map[int64][]store.UserRow{1: {
 					{Entitled: true, User: license.User{Key: "erin@fabrikam.com", DisplayName: "Erin",
-						Licences:  []license.Licence{{SKU: "O365_E1"}},
+						Licenses:  []license.License{{SKU: "O365_E1"}},
 						Workloads: []license.WorkloadUse{use("exchange", true, "2026-10-21")}}},
 				}},
 			},

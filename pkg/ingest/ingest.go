@@ -69,12 +69,6 @@ const (
 	StatusUnchanged = "unchanged"
 )
 
-// Defaults of Config.
-const (
-	DefaultUpsellDeploymentMin = 90
-	DefaultUpsellUsageMin      = 80
-)
-
 // attempts is how many times an ingest computes and commits before it
 // gives up with ErrConflict.
 const attempts = 3
@@ -85,8 +79,9 @@ type Config struct {
 	// subscriptions owned by it are channel own).
 	PartnerTenantID string
 	// A customer is an upsell candidate when both its deployment % and its
-	// usage % (default window) reach these; zero means the default.
-	UpsellDeploymentMin, UpsellUsageMin float64
+	// usage % (default window) reach these (license.Thresholds.IsUpsell);
+	// zero means license's default.
+	UpsellDeploymentPercent, UpsellUsagePercent float64
 	// ProductName names SKUs no subscription names (may be nil).
 	ProductName func(sku string) string
 	// Logger receives what goes wrong after a commit (a failed sweep);
@@ -102,11 +97,11 @@ type Service struct {
 
 // New is a Service writing to st.
 func New(st *store.Store, cfg Config) *Service {
-	if cfg.UpsellDeploymentMin == 0 {
-		cfg.UpsellDeploymentMin = DefaultUpsellDeploymentMin
+	if cfg.UpsellDeploymentPercent == 0 {
+		cfg.UpsellDeploymentPercent = license.DefaultUpsellDeploymentPercent
 	}
-	if cfg.UpsellUsageMin == 0 {
-		cfg.UpsellUsageMin = DefaultUpsellUsageMin
+	if cfg.UpsellUsagePercent == 0 {
+		cfg.UpsellUsagePercent = license.DefaultUpsellUsagePercent
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -464,13 +459,6 @@ func reportDate(now time.Time, usersKind string, sources map[string]store.Source
 // upsell reports whether deployment and usage (default window, rounded to
 // one decimal as served) both reach the configured thresholds.
 func (s *Service) upsell(f *license.Figures) bool {
-	d := f.Deployment()
-	deployment := license.Percent(d.Assigned, d.Sold.Total())
-	w, ok := f.Window(license.DefaultWindow)
-	if !ok || deployment == nil {
-		return false
-	}
-	u := w.Usage()
-	usage := license.Percent(u.Active, u.Entitlements)
-	return usage != nil && *deployment >= s.cfg.UpsellDeploymentMin && *usage >= s.cfg.UpsellUsageMin
+	th := license.Thresholds{UpsellDeploymentPercent: s.cfg.UpsellDeploymentPercent, UpsellUsagePercent: s.cfg.UpsellUsagePercent}
+	return th.IsUpsellCandidate(f)
 }

@@ -85,7 +85,7 @@ func (f *fixture) mustIngest(t *testing.T, kind source.Kind, body []byte, now ti
 
 // ---- documents ----------------------------------------------------------
 
-// snapshotJSON renders a native snapshot (SPEC §4.1) of the given content.
+// snapshotJSON renders a native snapshot (docs/definitions.md#the-native-snapshot) of the given content.
 func snapshotJSON(name string, reportDate license.Date, subs []license.Subscription, users []license.User) []byte {
 	type use struct {
 		Licensed     bool   `json:"licensed"`
@@ -111,7 +111,7 @@ func snapshotJSON(name string, reportDate license.Date, subs []license.Subscript
 	}{"license-snapshot/v1", license.Customer{ID: customer, Name: name}, reportDate, subs, []user{}}
 	for _, u := range users {
 		x := user{Key: u.Key, DisplayName: u.DisplayName, Deleted: u.Deleted, Licenses: []lic{}, Workloads: map[string]use{}}
-		for _, l := range u.Licences {
+		for _, l := range u.Licenses {
 			x.Licenses = append(x.Licenses, lic{l.SKU, l.AssignedDate.String()})
 		}
 		for _, w := range u.Workloads {
@@ -209,19 +209,19 @@ func e3(id string, qty int) license.Subscription {
 // adjusted 40.0 %; inactive licensed users: bob. Deployment 150 % ≥ 90 and
 // usage 80 % ≥ 80: an upsell candidate under the default thresholds.
 func fabrikamUsers() []license.User {
-	lic := func(d string) []license.Licence { return []license.Licence{{SKU: "SPE_E3", AssignedDate: day(d)}} }
+	lic := func(d string) []license.License { return []license.License{{SKU: "SPE_E3", AssignedDate: day(d)}} }
 	return []license.User{
-		{Key: "alice@fabrikam.com", DisplayName: "Alice", Licences: lic("2025-01-01"), Workloads: []license.WorkloadUse{
+		{Key: "alice@fabrikam.com", DisplayName: "Alice", Licenses: lic("2025-01-01"), Workloads: []license.WorkloadUse{
 			{Workload: "exchange", Licensed: true, LastActivity: day("2026-11-19")},
 			{Workload: "sharepoint", Licensed: true},
 			{Workload: "onedrive", Licensed: true, LastActivity: day("2026-11-10")},
 			{Workload: "teams", Licensed: true},
 		}},
-		{Key: "bob@fabrikam.com", DisplayName: "Bob", Licences: lic("2025-03-15"), Workloads: []license.WorkloadUse{
+		{Key: "bob@fabrikam.com", DisplayName: "Bob", Licenses: lic("2025-03-15"), Workloads: []license.WorkloadUse{
 			{Workload: "exchange", Licensed: true, LastActivity: day("2026-10-01")},
 			{Workload: "teams", Licensed: true},
 		}},
-		{Key: "erin@fabrikam.com", DisplayName: "Erin", Licences: lic("2026-06-01"), Workloads: []license.WorkloadUse{
+		{Key: "erin@fabrikam.com", DisplayName: "Erin", Licenses: lic("2026-06-01"), Workloads: []license.WorkloadUse{
 			{Workload: "exchange", Licensed: true, LastActivity: day("2026-11-15")},
 		}},
 		{Key: "carol@fabrikam.com", DisplayName: "Carol", Deleted: true, Workloads: []license.WorkloadUse{
@@ -291,7 +291,7 @@ func checkRows(t *testing.T, f *fixture, users []license.User, entitled []bool) 
 			continue
 		}
 		if r.Entitled != entitled[i] || r.User.Deleted != u.Deleted || r.User.DisplayName != u.DisplayName ||
-			!reflect.DeepEqual(r.User.Licences, u.Licences) || !sameWorkloads(r.User.Workloads, u.Workloads) {
+			!reflect.DeepEqual(r.User.Licenses, u.Licenses) || !sameWorkloads(r.User.Workloads, u.Workloads) {
 			t.Errorf("row %q = %+v, want %+v entitled %v", u.Key, r, u, entitled[i])
 		}
 	}
@@ -784,7 +784,7 @@ func crowd(prefix string, n int) []license.User {
 	for i := range users {
 		users[i] = license.User{
 			Key: fmt.Sprintf("%s%03d@fabrikam.com", prefix, i), DisplayName: fmt.Sprintf("%s %d", prefix, i),
-			Licences:  []license.Licence{{SKU: "SPE_E3", AssignedDate: day("2025-01-01").AddDays(i)}},
+			Licenses:  []license.License{{SKU: "SPE_E3", AssignedDate: day("2025-01-01").AddDays(i)}},
 			Workloads: []license.WorkloadUse{{Workload: "exchange", Licensed: true, LastActivity: day("2026-11-20").AddDays(-i % 40)}},
 		}
 	}

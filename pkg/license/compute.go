@@ -23,7 +23,7 @@ type Result struct {
 	Entitled []bool
 }
 
-// Compute works out every SPEC §2 figure of one customer, for every window
+// Compute works out every docs/definitions.md#figures figure of one customer, for every window
 // in Windows.
 //
 // Entitlements are allocated per SKU: the non-deleted users holding the SKU
@@ -53,12 +53,12 @@ func Compute(in Input) Result {
 		skus.addSubscription(s)
 	}
 
-	// Pass 1: who holds what (non-deleted users only, SPEC §2 "assigned"),
+	// Pass 1: who holds what (non-deleted users only, docs/definitions.md#figures "assigned"),
 	// which users hold only trial SKUs, and which workloads exist.
 	holdingCount := 0
 	for i := range users {
 		if !users[i].Deleted {
-			holdingCount += len(users[i].Licences)
+			holdingCount += len(users[i].Licenses)
 		}
 	}
 	holdings := make([]holding, 0, holdingCount)
@@ -73,8 +73,8 @@ func Compute(in Input) Result {
 			continue
 		}
 		first := len(holdings)
-		onlyTrial := len(u.Licences) > 0
-		for _, l := range u.Licences {
+		onlyTrial := len(u.Licenses) > 0
+		for _, l := range u.Licenses {
 			si := skus.lookup(l.SKU)
 			if !skus.tallies[si].activeTrial {
 				onlyTrial = false
@@ -219,11 +219,11 @@ const (
 )
 
 // uncountedCause classifies activity outside the counted entitlements,
-// first match wins (SPEC §2). It does not depend on the window, so it is
+// first match wins (docs/definitions.md#figures). It does not depend on the window, so it is
 // decided once per user and workload.
 func uncountedCause(u *User, licensedForWorkload, entitled, trialOnly bool) activityCause {
 	switch {
-	case u.Deleted || len(u.Licences) == 0:
+	case u.Deleted || len(u.Licenses) == 0:
 		return causeFormerLicensee
 	case !licensedForWorkload:
 		return causeUnlicensed

@@ -45,7 +45,7 @@ func newUser(key string, options ...userTrait) User {
 func isDeleted(u *User) { u.Deleted = true }
 
 func holdsSKU(sku string, assigned Date) userTrait {
-	return func(u *User) { u.Licences = append(u.Licences, Licence{SKU: sku, AssignedDate: assigned}) }
+	return func(u *User) { u.Licenses = append(u.Licenses, License{SKU: sku, AssignedDate: assigned}) }
 }
 
 // uses appends a workload entry as given, without merging, so that tests can
@@ -121,7 +121,7 @@ func showPercent(p *float64) string {
 	return fmt.Sprint(*p)
 }
 
-// TestComputeSpecExample rebuilds the customer of SPEC §4.2 and checks every
+// TestComputeSpecExample rebuilds the customer of docs/definitions.md#insights-and-portfolio and checks every
 // figure the example shows. The example is self-consistent; this customer
 // produces it:
 //
@@ -756,7 +756,7 @@ func cloneInput(in Input) Input {
 	out.Subscriptions = slices.Clone(in.Subscriptions)
 	out.Users = make([]User, len(in.Users))
 	for i, u := range in.Users {
-		u.Licences = slices.Clone(u.Licences)
+		u.Licenses = slices.Clone(u.Licenses)
 		u.Workloads = slices.Clone(u.Workloads)
 		out.Users[i] = u
 	}
@@ -781,7 +781,7 @@ func BenchmarkCompute(b *testing.B) {
 	for i := range in.Users {
 		u := User{Key: fmt.Sprintf("user%06d@contoso.com", i), Deleted: i%50 == 0}
 		for k := range 1 + rng.IntN(2) {
-			u.Licences = append(u.Licences, Licence{SKU: skus[(i+k)%3], AssignedDate: beforeD(rng.IntN(1000))})
+			u.Licenses = append(u.Licenses, License{SKU: skus[(i+k)%3], AssignedDate: beforeD(rng.IntN(1000))})
 		}
 		for _, w := range []Workload{Exchange, SharePoint, "onedrive", Teams, Yammer, Skype} {
 			last := NoDate

@@ -207,7 +207,7 @@ func ComputeCopilot(in CopilotInput) *CopilotFigures {
 		if u.Deleted {
 			continue
 		}
-		for _, l := range u.Licences {
+		for _, l := range u.Licenses {
 			if IsCopilotSKU(l.SKU) {
 				seats = append(seats, seat{key: strings.ToLower(u.Key), sku: strings.ToLower(l.SKU), assigned: l.AssignedDate})
 				break // one seat per user, whatever the number of Copilot SKUs

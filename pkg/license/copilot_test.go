@@ -36,18 +36,18 @@ func TestIsCopilotSKU(t *testing.T) {
 func TestComputeCopilotFigures(t *testing.T) {
 	d := cpDate(t, "2026-11-28")
 	old := cpDate(t, "2026-01-10")
-	lic := func(sku string, assigned Date) []Licence {
-		return []Licence{{SKU: "SPE_E3", AssignedDate: old}, {SKU: sku, AssignedDate: assigned}}
+	lic := func(sku string, assigned Date) []License {
+		return []License{{SKU: "SPE_E3", AssignedDate: old}, {SKU: sku, AssignedDate: assigned}}
 	}
 	users := []User{
-		{Key: "ann@x.com", Licences: lic("Microsoft_365_Copilot", old)},                     // active on the window's first day
-		{Key: "bob@x.com", Licences: lic("Microsoft_365_Copilot", old)},                     // last active one day before the window: dormant
-		{Key: "cat@x.com", Licences: lic("Microsoft_365_Copilot", old)},                     // in the report, no date at all: never used
-		{Key: "dan@x.com", Licences: lic("Microsoft_365_Copilot", cpDate(t, "2026-11-18"))}, // assigned 10 days ago, never active: new
-		{Key: "eve@x.com", Licences: lic("Microsoft_365_Copilot", cpDate(t, "2026-11-14"))}, // assigned 14 days ago: not new; not in the report: never used
-		{Key: "fay@x.com", Licences: lic("Microsoft_365_Copilot", cpDate(t, "2026-11-10"))}, // 18 days ago, inactive with an old date: neither new nor dormant
-		{Key: "gus@x.com", Deleted: true, Licences: lic("Microsoft_365_Copilot", old)},      // deleted: holds no seat
-		{Key: "hal@x.com", Licences: []Licence{{SKU: "SPE_E3", AssignedDate: old}}},         // no Copilot: not a seat, report row ignored
+		{Key: "ann@x.com", Licenses: lic("Microsoft_365_Copilot", old)},                     // active on the window's first day
+		{Key: "bob@x.com", Licenses: lic("Microsoft_365_Copilot", old)},                     // last active one day before the window: dormant
+		{Key: "cat@x.com", Licenses: lic("Microsoft_365_Copilot", old)},                     // in the report, no date at all: never used
+		{Key: "dan@x.com", Licenses: lic("Microsoft_365_Copilot", cpDate(t, "2026-11-18"))}, // assigned 10 days ago, never active: new
+		{Key: "eve@x.com", Licenses: lic("Microsoft_365_Copilot", cpDate(t, "2026-11-14"))}, // assigned 14 days ago: not new; not in the report: never used
+		{Key: "fay@x.com", Licenses: lic("Microsoft_365_Copilot", cpDate(t, "2026-11-10"))}, // 18 days ago, inactive with an old date: neither new nor dormant
+		{Key: "gus@x.com", Deleted: true, Licenses: lic("Microsoft_365_Copilot", old)},      // deleted: holds no seat
+		{Key: "hal@x.com", Licenses: []License{{SKU: "SPE_E3", AssignedDate: old}}},         // no Copilot: not a seat, report row ignored
 	}
 	report := &CopilotReport{
 		ReportDate: d, PeriodDays: 28, Apps: []string{"Teams", "Word"}, HasActiveDays: true,
@@ -136,7 +136,7 @@ func TestComputeCopilotV1HasNoHabitual(t *testing.T) {
 }
 
 func TestComputeCopilotNone(t *testing.T) {
-	users := []User{{Key: "a", Licences: []Licence{{SKU: "SPE_E3"}}}}
+	users := []User{{Key: "a", Licenses: []License{{SKU: "SPE_E3"}}}}
 	if c := ComputeCopilot(CopilotInput{Users: users, Subscriptions: []Subscription{{ID: "1", SKU: "SPE_E3", Quantity: 1, Status: StatusActive}}}); c != nil {
 		t.Errorf("a customer without Copilot got %+v", c)
 	}
@@ -213,9 +213,9 @@ func TestCopilotSums(t *testing.T) {
 func TestCopilotSeatEntitlesNoOfficeWorkload(t *testing.T) {
 	d := cpDate(t, "2026-11-28")
 	users := []User{
-		{Key: "ann", Licences: []Licence{{SKU: "SPE_E3", AssignedDate: d.AddDays(-300)}},
+		{Key: "ann", Licenses: []License{{SKU: "SPE_E3", AssignedDate: d.AddDays(-300)}},
 			Workloads: []WorkloadUse{{Workload: Exchange, Licensed: true, LastActivity: d}}},
-		{Key: "bob", Licences: []Licence{{SKU: "SPE_E3", AssignedDate: d.AddDays(-100)}, {SKU: "Microsoft_365_Copilot", AssignedDate: d.AddDays(-50)}},
+		{Key: "bob", Licenses: []License{{SKU: "SPE_E3", AssignedDate: d.AddDays(-100)}, {SKU: "Microsoft_365_Copilot", AssignedDate: d.AddDays(-50)}},
 			Workloads: []WorkloadUse{{Workload: Exchange, Licensed: true, LastActivity: d}}},
 	}
 	subs := []Subscription{

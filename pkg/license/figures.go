@@ -74,7 +74,7 @@ type ProductFigures struct {
 func (p ProductFigures) Unassigned() int { return max(0, p.Sold.Total()-p.Assigned) }
 
 // Uncounted is active use outside the counted entitlements, by cause
-// (SPEC §2: each active user in exactly one cause, first match wins).
+// (docs/definitions.md#figures: each active user in exactly one cause, first match wins).
 type Uncounted struct {
 	FormerLicensee       int `json:"formerLicensee"`
 	Unlicensed           int `json:"unlicensed"`
@@ -122,7 +122,7 @@ type Deployment struct {
 }
 
 // Deployment sums sold and assigned over the SKUs that have counted
-// subscriptions (SPEC §2: trial-only or lapsed SKUs stay out).
+// subscriptions (docs/definitions.md#figures: trial-only or lapsed SKUs stay out).
 func (f *Figures) Deployment() Deployment {
 	var d Deployment
 	for _, p := range f.Products {

@@ -31,7 +31,7 @@ func BenchmarkComputeGenerated(b *testing.B) {
 	}
 	err = portfoliogen.EachUser(cfg, spec, func(u *license.User) error {
 		c := *u
-		c.Licences, c.Workloads = slices.Clone(u.Licences), slices.Clone(u.Workloads)
+		c.Licenses, c.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
 		in.Users = append(in.Users, c)
 		return nil
 	})

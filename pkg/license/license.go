@@ -1,5 +1,5 @@
 // Package license is the domain of License Insights: subscriptions, users,
-// licences, workloads and every figure of SPEC §2 computed from them.
+// licences, workloads and every figure of docs/definitions.md#figures computed from them.
 //
 // It imports nothing of the project and no infrastructure: parsers
 // (pkg/source), storage (pkg/store) and handlers (functions/*) depend on it,
@@ -76,7 +76,7 @@ func (d *Date) UnmarshalText(b []byte) error {
 // Channel says who sold a subscription.
 type Channel string
 
-// The channels of SPEC §2.
+// The channels of docs/definitions.md#figures.
 const (
 	ChannelOwn     Channel = "own"     // this partner
 	ChannelPartner Channel = "partner" // another CSP partner
@@ -99,7 +99,7 @@ func (c Channel) Valid() bool {
 // Status is a subscription's lifecycle state.
 type Status string
 
-// The statuses of SPEC §2. Only StatusActive capacity is counted.
+// The statuses of docs/definitions.md#figures. Only StatusActive capacity is counted.
 const (
 	StatusActive    Status = "active"
 	StatusGrace     Status = "grace"
@@ -134,7 +134,7 @@ type Subscription struct {
 }
 
 // Counted reports whether the subscription's capacity is counted as sold:
-// active and not a trial (SPEC §2).
+// active and not a trial (docs/definitions.md#figures).
 func (s Subscription) Counted() bool { return s.Status == StatusActive && !s.Trial }
 
 // Workload is a service whose licensing and activity are measured.
@@ -178,7 +178,7 @@ func lower(s string) string {
 }
 
 // Licence is one SKU assigned to a user.
-type Licence struct {
+type License struct {
 	SKU          string `json:"sku"`
 	AssignedDate Date   `json:"assignedDate,omitempty"`
 }
@@ -195,7 +195,7 @@ type User struct {
 	Key         string    `json:"key"` // UPN, or the concealed hash Graph reports
 	DisplayName string    `json:"displayName"`
 	Deleted     bool      `json:"deleted"`
-	Licences    []Licence `json:"licences"`
+	Licenses    []License `json:"licences"`
 	// Workloads holds at most one entry per Workload, after merging
 	// (OneDrive into SharePoint: licensed if either is, newest activity).
 	Workloads []WorkloadUse `json:"workloads"`
@@ -247,7 +247,7 @@ type Support struct {
 // DefaultWindow is the one served when none is asked for.
 var Windows = []int{7, 28, 30, 90, 180}
 
-// DefaultWindow is SPEC §2's default activity window.
+// DefaultWindow is the default activity window (docs/definitions.md#figures).
 const DefaultWindow = 28
 
 // ValidWindow reports whether n is one of Windows.
@@ -262,7 +262,7 @@ func ValidWindow(n int) bool {
 
 // Active reports whether a last activity date falls within the window of n
 // days ending on the report date d: lastActivity > d − n days, so with n=28
-// the dates d−27 … d count (SPEC §2).
+// the dates d−27 … d count (docs/definitions.md#figures).
 func Active(last, d Date, n int) bool {
 	return last != NoDate && last > d.AddDays(-n)
 }

@@ -11,7 +11,7 @@ import (
 // DefaultWindow.
 type Band string
 
-// The adoption bands of SPEC §4.2.
+// The adoption bands of docs/definitions.md#insights-and-portfolio.
 const (
 	BandLow     Band = "low"     // usage below 50 %
 	BandMedium  Band = "medium"  // 50 % up to, not including, 80 %

@@ -53,7 +53,7 @@ func randomInput(rng *rand.Rand, n int) Input {
 	for i := range rng.IntN(n + 1) {
 		u := User{Key: fmt.Sprintf("u%03d", rng.IntN(1000)*1000+i), Deleted: rng.IntN(7) == 0}
 		for range rng.IntN(4) {
-			u.Licences = append(u.Licences, Licence{SKU: pickRandom(rng, randomSKUs), AssignedDate: randomDate(rng, 6)})
+			u.Licenses = append(u.Licenses, License{SKU: pickRandom(rng, randomSKUs), AssignedDate: randomDate(rng, 6)})
 		}
 		for range rng.IntN(6) {
 			u.Workloads = append(u.Workloads, WorkloadUse{Workload: pickRandom(rng, randomWorkloads), Licensed: rng.IntN(3) > 0, LastActivity: randomDate(rng, 200)})
@@ -66,7 +66,7 @@ func randomInput(rng *rand.Rand, n int) Input {
 	return in
 }
 
-// referenceCompute is SPEC §2 read literally: maps, sets and one loop per
+// referenceCompute is docs/definitions.md#figures read literally: maps, sets and one loop per
 // window and workload. Slow, and sharing no code with Compute, it is the
 // oracle Compute is compared with.
 func referenceCompute(in Input) Result {
@@ -114,7 +114,7 @@ func referenceCompute(in Input) Result {
 		if u.Deleted {
 			continue
 		}
-		for _, l := range u.Licences {
+		for _, l := range u.Licenses {
 			h := get(l.SKU).holders
 			old, seen := h[i]
 			if !seen || old == NoDate || (l.AssignedDate != NoDate && l.AssignedDate < old) {
@@ -194,10 +194,10 @@ func referenceCompute(in Input) Result {
 	workloads = append(workloads, extraNames...)
 
 	trialOnly := func(u User) bool {
-		if len(u.Licences) == 0 {
+		if len(u.Licenses) == 0 {
 			return false
 		}
-		for _, l := range u.Licences {
+		for _, l := range u.Licenses {
 			if !skus[l.SKU].activeTrial {
 				return false
 			}
@@ -222,7 +222,7 @@ func referenceCompute(in Input) Result {
 				switch {
 				case isEntitlement:
 					x.CountedActive++
-				case u.Deleted || len(u.Licences) == 0:
+				case u.Deleted || len(u.Licenses) == 0:
 					x.Uncounted.FormerLicensee++
 				case !use.Licensed:
 					x.Uncounted.Unlicensed++

@@ -24,7 +24,7 @@ const (
 	SeverityOpportunity Severity = "opportunity"
 )
 
-// Recommendation codes (SPEC §5). They are stable: clients may branch on them.
+// Recommendation codes (docs/definitions.md#recommendations). They are stable: clients may branch on them.
 const (
 	CodeLowAdoption       = "low-adoption"
 	CodeLowDeployment     = "low-deployment"
@@ -122,7 +122,7 @@ const (
 	TrendTolerance = 7
 )
 
-// Recommend makes the recommendations of SPEC §5 for one customer, in the
+// Recommend makes the recommendations of docs/definitions.md#recommendations for one customer, in the
 // order of the codes above (several explain-over-100 in workload order,
 // several renewal-due in date order). It never returns nil.
 //
@@ -139,7 +139,7 @@ const (
 //     workload within the window.
 //   - explain-over-100: one per workload with more active users than
 //     entitlements, naming the cause with the most users (ties: the order
-//     of SPEC §2).
+//     of docs/definitions.md#figures).
 //   - renewal-due: a renewal or lapse date from the report date to
 //     RenewalDays after it, of a subscription that is not deleted or
 //     expired, while usage is low — the SKU's deployment % below
@@ -290,7 +290,7 @@ func (r *recommender) heavyHowToDemand() []Recommendation {
 }
 
 func (r *recommender) upsell() []Recommendation {
-	if r.deployPct == nil || r.usage == nil || *r.deployPct < r.th.UpsellDeploymentPercent || *r.usage < r.th.UpsellUsagePercent {
+	if !r.th.IsUpsell(r.deployPct, r.usage) {
 		return nil
 	}
 	sold, assigned := r.deployment.Sold.Total(), r.deployment.Assigned
@@ -372,7 +372,7 @@ const (
 )
 
 // DominantCause is the cause with the most users, ties going to the cause
-// SPEC §2 lists first; "" when there is no uncounted activity.
+// docs/definitions.md#figures lists first; "" when there is no uncounted activity.
 func (u Uncounted) DominantCause() (cause string, users int) {
 	for _, c := range []struct {
 		name string

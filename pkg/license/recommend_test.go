@@ -186,7 +186,7 @@ func TestRecommend(t *testing.T) {
 			//   teams      11 / 10 = 110.0 %, trial 2 > inactive subscription 1.
 			//   yammer      2 /  0 = null, inactive subscription 2.
 			//   officeapps  7 /  5 = 140.0 %, former 1 = trial 1: the tie goes
-			//              to the cause SPEC §2 lists first (former licensee).
+			//              to the cause docs/definitions.md#figures lists first (former licensee).
 			//   skype      10 / 10 = 100.0 %: not over.
 			// Overall 57/49 = 116.3 %, deployment 14/14 = 100 % → upsell too.
 			name: "usage above 100 %, every cause",

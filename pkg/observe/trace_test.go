@@ -29,8 +29,8 @@ import (
 	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	"github.com/aws/aws-xray-sdk-go/v2/xray"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
@@ -122,7 +122,7 @@ func TestIngestEmitsStepAndDynamoDBSubsegments(t *testing.T) {
 
 			_, table := devstacktest.Table(t)
 			cfg := aws.Config{
-				Region:       devstack.Region,
+				Region:       infra.Region,
 				Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 				BaseEndpoint: aws.String(devstacktest.DynamoDBEndpoint()),
 			}
@@ -188,7 +188,7 @@ func assertIngestTrace(t *testing.T, trace *tree) {
 	var ops, writeOps []string
 	for _, n := range trace.named("DynamoDB") {
 		op, _ := n.AWS["operation"].(string)
-		if n.Namespace != "aws" || op == "" || n.AWS["region"] != devstack.Region {
+		if n.Namespace != "aws" || op == "" || n.AWS["region"] != infra.Region {
 			t.Errorf("DynamoDB subsegment without namespace aws, operation and region: %s", n.raw)
 		}
 		if n.HTTP.Response.Status != 200 {

@@ -160,7 +160,7 @@ func WriteCopilotUsage(w io.Writer, cfg Config, c CustomerSpec) error {
 		p.user(i, s, &u)
 		var assigned license.Date
 		held := false
-		for _, l := range u.Licences() {
+		for _, l := range u.Licenses() {
 			if l.product == copilotProduct {
 				held, assigned = true, l.assigned
 			}

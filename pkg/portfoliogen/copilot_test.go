@@ -21,7 +21,7 @@ func TestCopilotIsRealistic(t *testing.T) {
 		var users []license.User
 		if err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
 			cp := *u // EachUser reuses its slices
-			cp.Licences = append([]license.Licence(nil), u.Licences...)
+			cp.Licenses = append([]license.License(nil), u.Licenses...)
 			users = append(users, cp)
 			return nil
 		}); err != nil {

@@ -24,7 +24,7 @@ import (
 type truth struct {
 	users []license.User
 	subs  []license.Subscription
-	// assigned counts the non-deleted users holding each SKU (SPEC §2).
+	// assigned counts the non-deleted users holding each SKU (docs/definitions.md#figures).
 	assigned map[string]int
 }
 
@@ -33,11 +33,11 @@ func groundTruth(t *testing.T, cfg portfoliogen.Config, c portfoliogen.CustomerS
 	tr := truth{subs: portfoliogen.Subscriptions(cfg, c), assigned: map[string]int{}}
 	err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
 		cp := *u
-		cp.Licences = append([]license.Licence(nil), u.Licences...)
+		cp.Licenses = append([]license.License(nil), u.Licenses...)
 		cp.Workloads = append([]license.WorkloadUse(nil), u.Workloads...)
 		tr.users = append(tr.users, cp)
 		if !u.Deleted {
-			for _, l := range u.Licences {
+			for _, l := range u.Licenses {
 				tr.assigned[l.SKU]++
 			}
 		}
@@ -169,7 +169,7 @@ func TestSnapshotMatchesTheGroundTruth(t *testing.T) {
 		keys := map[string]bool{}
 		for i, u := range doc.Users {
 			want := tr.users[i]
-			if u.Key != want.Key || u.DisplayName != want.DisplayName || u.Deleted != want.Deleted || len(u.Licenses) != len(want.Licences) {
+			if u.Key != want.Key || u.DisplayName != want.DisplayName || u.Deleted != want.Deleted || len(u.Licenses) != len(want.Licenses) {
 				t.Fatalf("%s: user %d is %q/%q/%v/%d licences, want %+v", c.ID, i, u.Key, u.DisplayName, u.Deleted, len(u.Licenses), want)
 			}
 			if keys[u.Key] {
@@ -177,8 +177,8 @@ func TestSnapshotMatchesTheGroundTruth(t *testing.T) {
 			}
 			keys[u.Key] = true
 			for j, l := range u.Licenses {
-				if l.SKU != want.Licences[j].SKU || l.AssignedDate != want.Licences[j].AssignedDate.String() {
-					t.Errorf("%s: %s licence %d is %+v, want %+v", c.ID, u.Key, j, l, want.Licences[j])
+				if l.SKU != want.Licenses[j].SKU || l.AssignedDate != want.Licenses[j].AssignedDate.String() {
+					t.Errorf("%s: %s licence %d is %+v, want %+v", c.ID, u.Key, j, l, want.Licenses[j])
 				}
 			}
 			if len(u.Workloads) != 6 {
@@ -265,16 +265,16 @@ func TestActiveUserDetailIsGraphsCSV(t *testing.T) {
 				assign := row[17+k]
 				ok := assign == ""
 				if row[5+k] == "True" {
-					ok = slices.ContainsFunc(want.Licences, func(l license.Licence) bool { return l.AssignedDate.String() == assign })
+					ok = slices.ContainsFunc(want.Licenses, func(l license.License) bool { return l.AssignedDate.String() == assign })
 				}
 				if !ok {
-					t.Fatalf("%s: %s %s is %q with %s %s; licences %+v", c.ID, want.Key, rows[0][17+k], assign, rows[0][5+k], row[5+k], want.Licences)
+					t.Fatalf("%s: %s %s is %q with %s %s; licences %+v", c.ID, want.Key, rows[0][17+k], assign, rows[0][5+k], row[5+k], want.Licenses)
 				}
 			}
 			// Assigned Products: the upper-case catalogue names of the
 			// user's licences, joined with "+".
 			var names []string
-			for _, l := range want.Licences {
+			for _, l := range want.Licenses {
 				names = append(names, strings.ToUpper(catalog.Name(l.SKU)))
 			}
 			if row[23] != strings.Join(names, "+") {

@@ -62,10 +62,10 @@ func WriteActiveUserDetail(w io.Writer, cfg Config, c CustomerSpec) error {
 		}
 		for w := range numWorkloads {
 			b = append(b, ',')
-			b = appendDate(b, u.LicenceDate[w])
+			b = appendDate(b, u.LicenseDate[w])
 		}
 		b = append(b, ',')
-		for j, l := range u.Licences() {
+		for j, l := range u.Licenses() {
 			if j > 0 {
 				b = append(b, '+')
 			}

@@ -389,22 +389,22 @@ type person struct {
 	DeletedDate license.Date
 	// Licences in assignment order: the main SKU, then the extra one, then
 	// a Copilot seat.
-	licences  [3]heldLicence
-	nLicences int
+	licenses  [3]heldLicense
+	nLicenses int
 	Licensed  [numWorkloads]bool
 	// LicenceDate is when the workload's licence was assigned: the date of
 	// the oldest licence that grants it.
-	LicenceDate  [numWorkloads]license.Date
+	LicenseDate  [numWorkloads]license.Date
 	LastActivity [numWorkloads]license.Date
 }
 
-type heldLicence struct {
+type heldLicense struct {
 	product  int
 	assigned license.Date
 }
 
 // Licences are the user's licences, oldest first.
-func (u *person) Licences() []heldLicence { return u.licences[:u.nLicences] }
+func (u *person) Licenses() []heldLicense { return u.licenses[:u.nLicenses] }
 
 // userStream makes the per-user random streams; one per writer, re-seeded
 // for each user so that a user is the same whichever document it is in.
@@ -491,26 +491,26 @@ func (p *plan) user(i int, s *userStream, u *person) {
 
 	// Licences: assign dates spread over the last seven years.
 	if main >= 0 {
-		u.licences[0] = heldLicence{main, d.AddDays(-14 - r.IntN(7*365))}
-		u.nLicences = 1
+		u.licenses[0] = heldLicense{main, d.AddDays(-14 - r.IntN(7*365))}
+		u.nLicenses = 1
 		if extra >= 0 {
-			u.licences[1] = heldLicence{extra, d.AddDays(-7 - r.IntN(2*365))}
-			u.nLicences = 2
+			u.licenses[1] = heldLicense{extra, d.AddDays(-7 - r.IntN(2*365))}
+			u.nLicenses = 2
 		}
 	}
 	if copilot {
-		u.licences[u.nLicences] = heldLicence{copilotProduct, p.copilotAssigned(i, u.licences[0].assigned)}
-		u.nLicences++
+		u.licenses[u.nLicenses] = heldLicense{copilotProduct, p.copilotAssigned(i, u.licenses[0].assigned)}
+		u.nLicenses++
 	}
-	for _, l := range u.Licences() {
+	for _, l := range u.Licenses() {
 		ws := products[l.product].workloads
 		if p.yammerOff {
 			ws &^= 1 << wYammer
 		}
 		for w := range numWorkloads {
-			if ws.has(w) && (!u.Licensed[w] || l.assigned < u.LicenceDate[w]) {
+			if ws.has(w) && (!u.Licensed[w] || l.assigned < u.LicenseDate[w]) {
 				u.Licensed[w] = true
-				u.LicenceDate[w] = l.assigned
+				u.LicenseDate[w] = l.assigned
 			}
 		}
 	}
@@ -525,7 +525,7 @@ func (p *plan) user(i int, s *userStream, u *person) {
 				u.LastActivity[w] = max(u.DeletedDate.AddDays(-r.IntN(10)), d.AddDays(-179))
 			}
 		}
-	case u.nLicences == 0:
+	case u.nLicenses == 0:
 		movedOn := r.Float64() < 0.55 // licence removed recently, still working
 		for w := range numWorkloads {
 			x, age := r.Float64(), r.IntN(180)

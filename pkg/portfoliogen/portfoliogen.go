@@ -1,6 +1,6 @@
 // Package portfoliogen generates realistic CSP partner portfolios: customers
 // with their subscriptions, users, licences and workload activity, written
-// in each of the five source formats License Insights ingests (SPEC §3).
+// in each of the five source formats License Insights ingests (docs/definitions.md#sources).
 //
 // Everything is a pure function of the Config and the customer: the same
 // seed gives byte-identical documents, and the five documents of one customer
@@ -53,7 +53,7 @@ func (cfg Config) PartnerTenant() string {
 
 // Adoption is how much a customer's users work in the products they are
 // licensed for; it steers the mix of heavy, light and dormant users so that
-// every usage band of SPEC §4.2 appears across a portfolio.
+// every usage band of docs/definitions.md#insights-and-portfolio appears across a portfolio.
 type Adoption string
 
 // The adoption levels. They aim at the usage bands of the same name, but are
@@ -148,7 +148,7 @@ func customerSize(cfg Config, r *rand.Rand) int {
 // Kind is a source document format, named as the ingestion API names it.
 type Kind string
 
-// The five kinds of SPEC §3.
+// The five kinds of docs/definitions.md#sources.
 const (
 	KindSnapshot                    Kind = "snapshot"
 	KindGraphSubscribedSkus         Kind = "graph-subscribed-skus"

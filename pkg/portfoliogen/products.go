@@ -19,7 +19,7 @@ const (
 var workloadNames = [numWorkloads]string{"exchange", "onedrive", "sharepoint", "skype", "yammer", "teams"}
 
 // snapshotWorkloadOrder is the order the snapshot writes workloads in: the
-// one of SPEC §4.1's example, Skype last.
+// one of the example in docs/definitions.md#the-native-snapshot, Skype last.
 var snapshotWorkloadOrder = [numWorkloads]int{wExchange, wOneDrive, wSharePoint, wTeams, wYammer, wSkype}
 
 // workloadSet is a bit set of workloads.

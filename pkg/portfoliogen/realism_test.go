@@ -9,7 +9,7 @@ import (
 )
 
 // TestPortfolioIsRealistic runs a 60-customer portfolio through the domain
-// engine (license.Compute, SPEC §2) and checks that every situation the
+// engine (license.Compute, docs/definitions.md#figures) and checks that every situation the
 // product must explain is there somewhere: all usage bands, over-assignment
 // and unassigned capacity, every cause of uncounted activity, every channel,
 // trials and lapsed subscriptions, renewals within 30 days, concealed users.
@@ -62,10 +62,10 @@ func TestPortfolioIsRealistic(t *testing.T) {
 		var users []license.User
 		err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
 			cp := *u
-			cp.Licences = append([]license.Licence(nil), u.Licences...)
+			cp.Licenses = append([]license.License(nil), u.Licenses...)
 			cp.Workloads = append([]license.WorkloadUse(nil), u.Workloads...)
 			users = append(users, cp)
-			for _, l := range u.Licences {
+			for _, l := range u.Licenses {
 				oldestAssign = min(oldestAssign, l.AssignedDate)
 			}
 			// Heavy: active in 3+ workloads in the last week; dormant: in

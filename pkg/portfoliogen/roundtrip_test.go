@@ -63,18 +63,18 @@ func parse(t *testing.T, kind portfoliogen.Kind, cfg portfoliogen.Config, c port
 // user's earliest assign date instead: the Graph report has one date per
 // workload, not per SKU, and the parser gives each licence the earliest.
 func sameUser(got, want license.User, earliestDate bool) bool {
-	if got.Key != want.Key || got.DisplayName != want.DisplayName || got.Deleted != want.Deleted || len(got.Licences) != len(want.Licences) {
+	if got.Key != want.Key || got.DisplayName != want.DisplayName || got.Deleted != want.Deleted || len(got.Licenses) != len(want.Licenses) {
 		return false
 	}
 	held := map[string]license.Date{}
 	earliest := license.NoDate
-	for _, l := range want.Licences {
+	for _, l := range want.Licenses {
 		held[l.SKU] = l.AssignedDate
 		if earliest == license.NoDate || l.AssignedDate < earliest {
 			earliest = l.AssignedDate
 		}
 	}
-	for _, l := range got.Licences {
+	for _, l := range got.Licenses {
 		d, ok := held[l.SKU]
 		if earliestDate {
 			d = earliest
@@ -193,7 +193,7 @@ func TestRoundTripThroughTheParsers(t *testing.T) {
 	}
 }
 
-// TestFiguresAgreeAcrossSources computes the SPEC §2 figures three ways —
+// TestFiguresAgreeAcrossSources computes the docs/definitions.md#figures figures three ways —
 // from the ground truth, from the parsed snapshot, and from the parsed
 // Graph report with the parsed directory subscriptions — and holds them
 // against each other.

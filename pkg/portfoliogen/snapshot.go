@@ -6,11 +6,11 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
-// SnapshotSchema is the native snapshot's schema name (SPEC §4.1).
+// SnapshotSchema is the native snapshot's schema name (docs/definitions.md#the-native-snapshot).
 const SnapshotSchema = "license-snapshot/v1"
 
 // WriteSnapshot streams the customer's native snapshot (license-snapshot/v1,
-// SPEC §4.1): every subscription with its channel and trial flag, and every
+// docs/definitions.md#the-native-snapshot): every subscription with its channel and trial flag, and every
 // user with licences, assign dates and the six workloads of the Graph report.
 // Users come one per line, so that the file reads well in a pager.
 func WriteSnapshot(w io.Writer, cfg Config, c CustomerSpec) error {
@@ -90,7 +90,7 @@ func appendSnapshotUser(b []byte, u *person) []byte {
 		b = appendJSONDate(b, u.DeletedDate)
 	}
 	b = append(b, `,"licenses":[`...)
-	for i, l := range u.Licences() {
+	for i, l := range u.Licenses() {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -148,11 +148,11 @@ func EachUser(cfg Config, c CustomerSpec, fn func(*license.User) error) error {
 			Key:         u.Key,
 			DisplayName: u.DisplayName,
 			Deleted:     u.Deleted,
-			Licences:    lu.Licences[:0],
+			Licenses:    lu.Licenses[:0],
 			Workloads:   lu.Workloads[:0],
 		}
-		for _, l := range u.Licences() {
-			lu.Licences = append(lu.Licences, license.Licence{SKU: products[l.product].SKU, AssignedDate: l.assigned})
+		for _, l := range u.Licenses() {
+			lu.Licenses = append(lu.Licenses, license.License{SKU: products[l.product].SKU, AssignedDate: l.assigned})
 		}
 		for _, w := range snapshotWorkloadOrder {
 			lu.MergeUse(license.WorkloadUse{

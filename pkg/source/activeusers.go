@@ -118,7 +118,7 @@ func mapHeader(header []string) (*activeUserColumns, []Problem) {
 //   - The report gives licence assign dates per workload, not per product, so
 //     every licence of a user gets the earliest of the user's License Assign
 //     Date columns. That is the date the user was first licensed for
-//     anything, which orders entitlements oldest first as SPEC §2 asks.
+//     anything, which orders entitlements oldest first as docs/definitions.md#figures asks.
 //
 // Dates are YYYY-MM-DD, empty meaning none; booleans are True/False. Line
 // numbers are physical lines, the header being line 1.
@@ -279,7 +279,7 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 		}
 	}
 	for _, sku := range ar.skus(rec[c.products]) {
-		u.Licences = append(u.Licences, license.Licence{SKU: sku, AssignedDate: assigned})
+		u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
 	}
 	return u, probs
 }

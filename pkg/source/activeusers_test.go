@@ -41,7 +41,7 @@ func TestParseActiveUserDetail(t *testing.T) {
 		{
 			Key: "alice@fabrikam.com", DisplayName: "Alice Smith",
 			// Assign dates 2025-01-01 ×5 and Teams 2024-12-15: the earliest.
-			Licences: []license.Licence{{SKU: "SPE_E3", AssignedDate: d("2024-12-15")}},
+			Licenses: []license.License{{SKU: "SPE_E3", AssignedDate: d("2024-12-15")}},
 			// OneDrive 2026-11-10 with SharePoint (no activity) → 2026-11-10.
 			Workloads: []license.WorkloadUse{
 				{Workload: license.Exchange, Licensed: true, LastActivity: d("2026-11-19")},
@@ -55,7 +55,7 @@ func TestParseActiveUserDetail(t *testing.T) {
 			Key: "bob@fabrikam.com", DisplayName: "Bob Jones",
 			// Three products joined with "+"; assign dates 2025-03-15 ×3,
 			// empty ×2, 2025-03-16 → 2025-03-15 on every licence.
-			Licences: []license.Licence{
+			Licenses: []license.License{
 				{SKU: "SPE_E3", AssignedDate: d("2025-03-15")},
 				{SKU: "POWER_BI_PRO", AssignedDate: d("2025-03-15")},
 				{SKU: "FLOW_FREE", AssignedDate: d("2025-03-15")},
@@ -83,7 +83,7 @@ func TestParseActiveUserDetail(t *testing.T) {
 			// A quoted display name with a comma; a product whose name holds
 			// "+"; an unknown product kept as its own SKU.
 			Key: "dave@fabrikam.com", DisplayName: "White, Dave",
-			Licences: []license.Licence{
+			Licenses: []license.License{
 				{SKU: "EMS", AssignedDate: d("2026-02-01")},
 				{SKU: "EXCHANGESTANDARD", AssignedDate: d("2026-02-01")},
 				{SKU: "CONTOSO PHONE ADD-ON", AssignedDate: d("2026-02-01")},
@@ -114,8 +114,8 @@ func TestParseActiveUserDetailConcealed(t *testing.T) {
 		if users[i].Key != w.key || users[i].DisplayName != w.display {
 			t.Errorf("user %d = %q %q, want %q %q", i, users[i].Key, users[i].DisplayName, w.key, w.display)
 		}
-		if len(users[i].Licences) != 1 || users[i].Licences[0].SKU != "ENTERPRISEPACK" {
-			t.Errorf("user %d licences = %+v, want ENTERPRISEPACK", i, users[i].Licences)
+		if len(users[i].Licenses) != 1 || users[i].Licenses[0].SKU != "ENTERPRISEPACK" {
+			t.Errorf("user %d licences = %+v, want ENTERPRISEPACK", i, users[i].Licenses)
 		}
 	}
 }
@@ -130,7 +130,7 @@ func TestParseActiveUserDetailColumnOrder(t *testing.T) {
 	d, users := mustParse(t, data, KindActiveUserDetail, Options{})
 	want := license.User{
 		Key: "eve@x.com", DisplayName: "Eve",
-		Licences: []license.Licence{{SKU: "STANDARDPACK"}}, // no assign date columns: no date
+		Licenses: []license.License{{SKU: "STANDARDPACK"}}, // no assign date columns: no date
 		Workloads: []license.WorkloadUse{
 			{Workload: license.Exchange, Licensed: true, LastActivity: date(t, "2026-11-01")},
 			{Workload: license.SharePoint}, {Workload: license.Teams}, {Workload: license.Yammer}, {Workload: license.Skype},

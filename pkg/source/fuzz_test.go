@@ -95,7 +95,7 @@ func checkAccepted(t *testing.T, kind Kind, doc *Document, users []license.User)
 			}
 			seen[w.Workload] = true
 		}
-		for _, l := range u.Licences {
+		for _, l := range u.Licenses {
 			if l.SKU == "" {
 				t.Fatalf("user %q has a licence without SKU", u.Key)
 			}

@@ -10,7 +10,7 @@ import (
 // Kind names an input format.
 type Kind string
 
-// The formats of SPEC §3.
+// The formats of docs/definitions.md#sources.
 const (
 	KindSnapshot          Kind = "snapshot"
 	KindSubscribedSkus    Kind = "graph-subscribed-skus"

@@ -112,7 +112,7 @@ func (p *parser) records(js *jsonStream, base string, each recordFunc) error {
 }
 
 // Capacity buckets of a subscribedSku's prepaidUnits, and the status each
-// stands for (SPEC §3.2).
+// stands for (docs/definitions.md#sources).
 var prepaidBuckets = []struct {
 	name   string
 	status license.Status

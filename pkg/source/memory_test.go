@@ -120,7 +120,7 @@ func TestReportGenerator(t *testing.T) {
 		t.Fatalf("generated %d lines, want header + 3", lines)
 	}
 	_, users := mustParse(t, string(b), KindActiveUserDetail, Options{})
-	if len(users) != 3 || users[1].Key != "user1@contoso.com" || len(users[1].Licences) != 2 || users[1].Licences[1].SKU != "FLOW_FREE" {
+	if len(users) != 3 || users[1].Key != "user1@contoso.com" || len(users[1].Licenses) != 2 || users[1].Licenses[1].SKU != "FLOW_FREE" {
 		t.Fatalf("users = %+v", users)
 	}
 	if !users[0].Deleted || users[1].Deleted {

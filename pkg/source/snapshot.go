@@ -35,7 +35,7 @@ const maxKeyBytes = 1024
 // column names.
 const maxWorkloadName = 64
 
-// snapshot reads a native license-snapshot/v1 document (SPEC §4.1). Its
+// snapshot reads a native license-snapshot/v1 document (docs/definitions.md#the-native-snapshot). Its
 // members may come in any order; users are streamed as they are read, so a
 // snapshot whose header turns out wrong after its users is still rejected
 // whole (the caller discards what it was given).
@@ -293,7 +293,7 @@ func (p *parser) snapshotSubscription(rec *record, o object) {
 	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
 }
 
-// snapshotStatuses is every status the snapshot accepts, in SPEC order.
+// snapshotStatuses is every status the snapshot accepts, in the order docs/definitions.md#figures lists them.
 var snapshotStatuses = []license.Status{license.StatusActive, license.StatusGrace, license.StatusDisabled,
 	license.StatusSuspended, license.StatusCancelled, license.StatusDeleted, license.StatusExpired}
 
@@ -329,7 +329,7 @@ func (p *parser) snapshotUser(rec *record, o object, sn *snapshotState) error {
 		ok1 = false
 	}
 	u := license.User{Key: key, DisplayName: display, Deleted: deleted}
-	ok4 := rec.userLicences(o, &u)
+	ok4 := rec.userLicenses(o, &u)
 	ok5 := rec.userWorkloads(o, &u)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
 		return nil
@@ -346,7 +346,7 @@ func (p *parser) snapshotUser(rec *record, o object, sn *snapshotState) error {
 	return p.emit(u)
 }
 
-func (r *record) userLicences(o object, u *license.User) bool {
+func (r *record) userLicenses(o object, u *license.User) bool {
 	v := o.get("licenses")
 	if v == nil {
 		return true
@@ -376,7 +376,7 @@ func (r *record) userLicences(o object, u *license.User) bool {
 			continue
 		}
 		seen[strings.ToUpper(sku)] = i
-		u.Licences = append(u.Licences, license.Licence{SKU: sku, AssignedDate: assigned})
+		u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
 	}
 	return ok
 }

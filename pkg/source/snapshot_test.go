@@ -39,7 +39,7 @@ func TestParseSnapshot(t *testing.T) {
 	checkUsers(t, users, []license.User{
 		{
 			Key: "alice@fabrikam.com", DisplayName: "Alice Smith",
-			Licences: []license.Licence{{SKU: "SPE_E3", AssignedDate: date(t, "2025-01-01")}},
+			Licenses: []license.License{{SKU: "SPE_E3", AssignedDate: date(t, "2025-01-01")}},
 			// OneDrive (licensed, 2026-11-10) merges with SharePoint
 			// (licensed, no activity): licensed, 2026-11-10. Teams has no
 			// lastActivity member: none. Standard workloads in their order.
@@ -52,7 +52,7 @@ func TestParseSnapshot(t *testing.T) {
 		},
 		{
 			Key: "bob@fabrikam.com", DisplayName: "Bob Jones",
-			Licences: []license.Licence{
+			Licenses: []license.License{
 				{SKU: "SPE_E3", AssignedDate: date(t, "2025-03-15")},
 				{SKU: "POWER_BI_PRO", AssignedDate: date(t, "2026-10-01")},
 			},
@@ -70,7 +70,7 @@ func TestParseSnapshot(t *testing.T) {
 		{
 			// No displayName, deleted or workloads; a licence without date.
 			Key:      "dave@fabrikam.com",
-			Licences: []license.Licence{{SKU: "VISIOCLIENT"}},
+			Licenses: []license.License{{SKU: "VISIOCLIENT"}},
 		},
 	})
 }

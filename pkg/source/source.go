@@ -1,4 +1,4 @@
-// Package source reads every input format of SPEC §3 into the license
+// Package source reads every input format of docs/definitions.md#sources into the license
 // domain types, as a stream: users are handed over one at a time, so the
 // memory a parse needs is bounded by one row or record, whatever the size of
 // the file. Subscriptions, which number tens per customer, are collected.

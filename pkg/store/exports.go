@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/pkg/export/job"
 	"strings"
 	"time"
 
@@ -19,96 +20,37 @@ import (
 // starts with its creation time, so the tenant's jobs sort by time in the
 // partition and "newest first" is a descending Query.
 //
-// The job's life is a small state machine kept with conditional writes, so
-// that a stream record delivered twice, or a retry after a crash, can never
-// make a second file or add counts twice:
-//
-//	pending ──claim──▶ running ──complete──▶ succeeded
-//	   ▲                │  │
-//	   └────release─────┘  └──fail──▶ failed
-//
-// A claim takes a lease (until the claiming invocation's deadline) and
-// increments the attempt number; complete, fail and release are conditioned
-// on that attempt still holding the job. A running job whose lease has run
-// out can be claimed again: its worker is known to be dead.
+// Its life cycle is package job's (pkg/export/job).
 
-// ExportStatus is where an export job is in its life.
-type ExportStatus string
-
-// The statuses of an export job (SPEC §4).
-const (
-	ExportPending   ExportStatus = "pending"
-	ExportRunning   ExportStatus = "running"
-	ExportSucceeded ExportStatus = "succeeded"
-	ExportFailed    ExportStatus = "failed"
+// The job's life cycle (statuses, stall limits, the transitions' errors)
+// is the export domain's, in pkg/export/job; these names keep the store's
+// callers as they were.
+type (
+	ExportJob    = job.Job
+	ExportStatus = job.Status
 )
 
-// ExportRetention is how long a job item lives (TTL expiresAt) after its
-// creation. It matches the bucket's lifecycle rule for exports/ (30 days in
-// template.yaml), so a job is not listed long after its file is gone.
-const ExportRetention = 30 * 24 * time.Hour
-
-// Stall limits: a job that no worker took within ExportPendingLimit, or
-// whose worker's lease ran out ExportLeaseGrace ago, is reported as failed
-// (ExportJob.Effective): the table stream drops records after an hour
-// (template.yaml MaximumRecordAgeInSeconds), so no worker will come.
+// The statuses of an export job.
 const (
-	ExportPendingLimit = 2 * time.Hour
-	ExportLeaseGrace   = 15 * time.Minute
+	ExportPending   = job.Pending
+	ExportRunning   = job.Running
+	ExportSucceeded = job.Succeeded
+	ExportFailed    = job.Failed
 )
 
-// Errors of the job's state machine.
+// The job item's lifetime and the stall limits (see package job).
+const (
+	ExportRetention    = job.Retention
+	ExportPendingLimit = job.PendingLimit
+	ExportLeaseGrace   = job.LeaseGrace
+)
+
+// Errors of the job's transitions (see package job).
 var (
-	// ErrExportFinished: the job already succeeded or failed; a redelivered
-	// stream record has nothing to do.
-	ErrExportFinished = errors.New("the export job has already finished")
-	// ErrExportBusy: another attempt holds an unexpired lease on the job.
-	ErrExportBusy = errors.New("another attempt is running the export job")
-	// ErrExportLeaseLost: the attempt no longer holds the job (its lease ran
-	// out and a newer attempt claimed it); its outcome must not be recorded.
-	ErrExportLeaseLost = errors.New("the attempt no longer holds the export job")
+	ErrExportFinished  = job.ErrFinished
+	ErrExportBusy      = job.ErrBusy
+	ErrExportLeaseLost = job.ErrLeaseLost
 )
-
-// ExportJob is an export job item.
-type ExportJob struct {
-	ID         string
-	Dataset    string
-	CustomerID string // "" for every customer of the tenant
-	Format     string
-	Gzip       bool
-	Status     ExportStatus
-	// Attempt counts claims, from 1 (0 while pending and never claimed).
-	Attempt    int
-	LeaseUntil time.Time
-	// Rows (without the header) and Bytes (of the object as stored) are
-	// set when the job succeeds, never added to.
-	Rows      int64
-	Bytes     int64
-	ObjectKey string
-	Filename  string
-	// Reason says why a failed job failed, in words for the caller.
-	Reason      string
-	CreatedAt   time.Time
-	StartedAt   time.Time
-	CompletedAt time.Time
-	// ExpiresAt is when the item's TTL removes it.
-	ExpiresAt time.Time
-}
-
-// Effective is the job as a caller should see it at now: a job stuck in
-// pending or running past the stall limits is failed, with a reason, since
-// nothing will move it any more.
-func (j ExportJob) Effective(now time.Time) ExportJob {
-	switch {
-	case j.Status == ExportPending && now.Sub(j.CreatedAt) > ExportPendingLimit:
-		j.Status = ExportFailed
-		j.Reason = "no export worker started the job; create a new export"
-	case j.Status == ExportRunning && now.Sub(j.LeaseUntil) > ExportLeaseGrace:
-		j.Status = ExportFailed
-		j.Reason = "the export worker stopped before it finished; create a new export"
-	}
-	return j
-}
 
 // Attribute names of the job item.
 const (
@@ -129,9 +71,6 @@ const (
 	attrExportStarted  = "startedAt"
 	attrExportDone     = "completedAt"
 )
-
-// skExportPrefix is the sort key prefix of ExportKey.
-const skExportPrefix = "EXPORT#"
 
 // Export ids are 26 characters of Crockford base32: 10 for the creation
 // time in milliseconds, 16 (80 bits) of randomness. Fixed width keeps the
@@ -183,7 +122,7 @@ func ParseExportKey(pk, sk string) (license.Tenant, string, error) {
 	if err != nil {
 		return license.Tenant{}, "", fmt.Errorf("key %s/%s: %w", pk, sk, err)
 	}
-	id, ok := strings.CutPrefix(sk, skExportPrefix)
+	id, ok := strings.CutPrefix(sk, ExportSKPrefix)
 	if !ok || !ValidExportID(id) {
 		return license.Tenant{}, "", fmt.Errorf("key %s/%s is not an export job's: sort key is not EXPORT#<export id>", pk, sk)
 	}
@@ -264,7 +203,7 @@ func (s *Store) Exports(ctx context.Context, t license.Tenant, limit int, after 
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":     &types.AttributeValueMemberS{Value: pk},
-			":prefix": &types.AttributeValueMemberS{Value: skExportPrefix},
+			":prefix": &types.AttributeValueMemberS{Value: ExportSKPrefix},
 			":now":    numberAttr(now.Unix()),
 		},
 		ScanIndexForward: aws.Bool(false),
@@ -338,7 +277,7 @@ func (s *Store) ClaimExport(ctx context.Context, t license.Tenant, id string, no
 		if err != nil {
 			return nil, err
 		}
-		if job.Status == ExportSucceeded || job.Status == ExportFailed {
+		if job.Status.Finished() {
 			return job, fmt.Errorf("claiming export %s: %w", id, ErrExportFinished)
 		}
 		return job, fmt.Errorf("claiming export %s (attempt %d holds it until %s): %w", id, job.Attempt, job.LeaseUntil.Format(time.RFC3339), ErrExportBusy)

@@ -45,8 +45,8 @@
 //	most idle Copilot seats (SPEC §11)                   GSI3            GSI3PK=T#<t>#COPILOTIDLE (ascending = most idle seats first)
 //	export jobs / one export job                         table           Query PK=T#<t>, SK begins_with EXPORT# / GetItem
 //	one upload                                           table           GetItem PK=T#<t>, SK=UPLOAD#<id>
-//	portfolio roll-up (as built, rollup.go)              table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)
-//	portfolio history (as built, rollup.go)              table           Query PK=T#<t>, SK begins_with PDAY# (≤ 401 days × 8 shards)
+//	portfolio roll-up (rollup_read.go)                   table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)
+//	portfolio history (rollup_history.go)                table           Query PK=T#<t>, SK begins_with PDAY# (≤ 401 days × 8 shards)
 //	lowest usage (portfolio list, known usage only)      GSI2            GSI2PK=T#<t>#USAGE, GSI2SK begins_with 1# (ascending)
 //	every customer's figures (analytics rows, repair)    GSI1 + table    Query GSI1PK=T#<t>#NAME, then BatchGetItem FIGURES per page
 //	customer list page, by name (read.go)                GSI1            GSI1PK=T#<t>#NAME, from the cursor's key; band: FilterExpression band = :band
@@ -258,9 +258,13 @@ func PortfolioDayKey(t license.Tenant, d license.Date) (Key, error) {
 	return Key{PK: tp, SK: "PDAY#" + d.String()}, nil
 }
 
+// ExportSKPrefix starts the sort key of every export job (the export
+// worker's stream filter in template.yaml names it too).
+const ExportSKPrefix = "EXPORT#"
+
 // ExportKey is an export job.
 func ExportKey(t license.Tenant, exportID string) (Key, error) {
-	return tenantItemKey(t, "EXPORT#", exportID)
+	return tenantItemKey(t, ExportSKPrefix, exportID)
 }
 
 // UploadKey is an upload.

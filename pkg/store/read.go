@@ -22,7 +22,7 @@ import (
 // another tenant's, another order's or band's, or one tampered with.
 var ErrBadCursor = errors.New("the cursor does not belong to this list")
 
-// MaxPageSize bounds every page (SPEC §4.2: limit 1–500).
+// MaxPageSize bounds every page (docs/definitions.md#insights-and-portfolio: limit 1–500).
 const MaxPageSize = 500
 
 // CustomerSort is an order of the customer list.

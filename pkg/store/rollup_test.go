@@ -39,7 +39,7 @@ func generatedFigures(t testing.TB, seed int64, n int) []*license.Figures {
 		var users []license.User
 		err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
 			cp := *u
-			cp.Licences = slices.Clone(u.Licences)
+			cp.Licenses = slices.Clone(u.Licenses)
 			cp.Workloads = slices.Clone(u.Workloads)
 			users = append(users, cp)
 			return nil
@@ -67,7 +67,7 @@ func sumOf(figures ...*license.Figures) license.Portfolio {
 	return p
 }
 
-// The shards summed by AddPortfolio give exactly the portfolio of all
+// The shards summed by license.Portfolio.Merge give exactly the portfolio of all
 // customers added one by one, in any order of the shards.
 func TestAddPortfolioSumsShards(t *testing.T) {
 	figures := generatedFigures(t, 11, 40)
@@ -88,8 +88,8 @@ func TestAddPortfolioSumsShards(t *testing.T) {
 	}
 	var forward, backward license.Portfolio
 	for n := range shards {
-		AddPortfolio(&forward, &shards[n])
-		AddPortfolio(&backward, &shards[RollupShards-1-n])
+		forward.Merge(&shards[n])
+		backward.Merge(&shards[RollupShards-1-n])
 	}
 	if !reflect.DeepEqual(forward, want) {
 		t.Errorf("shards summed in order differ from the portfolio of all customers\n got %+v\nwant %+v", forward, want)
@@ -98,7 +98,7 @@ func TestAddPortfolioSumsShards(t *testing.T) {
 		t.Errorf("shards summed in reverse order differ from the portfolio of all customers")
 	}
 	// Adding the zero portfolio changes nothing.
-	AddPortfolio(&forward, &license.Portfolio{})
+	forward.Merge(&license.Portfolio{})
 	if !reflect.DeepEqual(forward, want) {
 		t.Error("adding an empty shard changed the sum")
 	}
@@ -221,11 +221,11 @@ func TestSamePortfolio(t *testing.T) {
 	figures := generatedFigures(t, 5, 4)
 	a, b := sumOf(figures...), sumOf(figures...)
 	b.Products[0].Name = "another name"
-	if !SamePortfolio(&a, &b) {
+	if !a.SameCounts(&b) {
 		t.Error("product names must not matter")
 	}
 	b.Products[0].Assigned++
-	if SamePortfolio(&a, &b) {
+	if a.SameCounts(&b) {
 		t.Error("a changed count must matter")
 	}
 }
@@ -339,7 +339,7 @@ func assertRollup(t *testing.T, s *Store, l *changeLog, when string) {
 		t.Fatal(err)
 	}
 	want := l.sum()
-	if !SamePortfolio(&r.Portfolio, &want) {
+	if !r.Portfolio.SameCounts(&want) {
 		t.Fatalf("%s: roll-up differs from the sum of the customers\n got %+v\nwant %+v", when, HeadlineOfPortfolio(&r.Portfolio), HeadlineOfPortfolio(&want))
 	}
 	var shards PortfolioHeadline

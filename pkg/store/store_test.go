@@ -50,8 +50,8 @@ func newStore(t testing.TB) (*Store, *dynamodb.Client) {
 // (only exchange has entitlements), band high.
 func smallCustomer(t testing.TB) (license.Input, license.Result) {
 	d := date(t, "2026-11-20")
-	lic := func(day string) []license.Licence {
-		return []license.Licence{{SKU: "SPE_E3", AssignedDate: date(t, day)}}
+	lic := func(day string) []license.License {
+		return []license.License{{SKU: "SPE_E3", AssignedDate: date(t, day)}}
 	}
 	ex := func(licensed bool, last string) []license.WorkloadUse {
 		return []license.WorkloadUse{{Workload: license.Exchange, Licensed: licensed, LastActivity: date(t, last)}}
@@ -64,8 +64,8 @@ func smallCustomer(t testing.TB) (license.Input, license.Result) {
 			Status: license.StatusActive, Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-31"),
 		}},
 		Users: []license.User{
-			{Key: "alice@fabrikam.com", DisplayName: "Alice", Licences: lic("2025-01-01"), Workloads: ex(true, "2026-11-19")},
-			{Key: "bob@fabrikam.com", DisplayName: "Bob", Licences: lic("2025-02-01"), Workloads: ex(true, "2026-10-01")},
+			{Key: "alice@fabrikam.com", DisplayName: "Alice", Licenses: lic("2025-01-01"), Workloads: ex(true, "2026-11-19")},
+			{Key: "bob@fabrikam.com", DisplayName: "Bob", Licenses: lic("2025-02-01"), Workloads: ex(true, "2026-10-01")},
 			{Key: "carol@fabrikam.com", Deleted: true, Workloads: ex(false, "2026-11-18")},
 			{Key: "dave#1@fabrikam.com", Workloads: ex(false, "2026-11-20")},
 		},
@@ -244,8 +244,8 @@ func checkRows(t *testing.T, rows []UserRow, users []license.User, entitled []bo
 
 // normal makes empty and nil slices equal.
 func normal(r UserRow) UserRow {
-	if len(r.User.Licences) == 0 {
-		r.User.Licences = nil
+	if len(r.User.Licenses) == 0 {
+		r.User.Licenses = nil
 	}
 	if len(r.User.Workloads) == 0 {
 		r.User.Workloads = nil
@@ -343,7 +343,7 @@ func manyUsers(n int, prefix string) ([]license.User, []bool) {
 			Key:         fmt.Sprintf("%s%05d@example.com", prefix, i),
 			DisplayName: fmt.Sprintf("User %d", i),
 			Deleted:     i%17 == 0,
-			Licences:    []license.Licence{{SKU: "SPE_E3", AssignedDate: license.Date(19000 + i%300)}},
+			Licenses:    []license.License{{SKU: "SPE_E3", AssignedDate: license.Date(19000 + i%300)}},
 			Workloads: []license.WorkloadUse{
 				{Workload: license.Exchange, Licensed: true, LastActivity: license.Date(20400 + i%50)},
 				{Workload: license.Teams, Licensed: i%2 == 0},
@@ -510,7 +510,7 @@ func TestUserRowRoundTrip(t *testing.T) {
 		{Key: "8F3C2A91B7", DisplayName: "", Deleted: true},
 		{
 			Key: "full#key|with@odd.chars", DisplayName: "Zoë O'Brien, \"ZB\"",
-			Licences: []license.Licence{
+			Licenses: []license.License{
 				{SKU: "SPE_E3", AssignedDate: date(t, "2025-01-01")},
 				{SKU: "ODD|SKU NAME"}, // a '|' inside an unknown product name, no date
 			},

@@ -32,7 +32,7 @@ const (
 	attrUserName      = "n"
 	attrUserDeleted   = "d"
 	attrUserEntitled  = "e"
-	attrUserLicences  = "l"
+	attrUserLicenses  = "l"
 	attrUserWorkloads = "w"
 )
 
@@ -63,12 +63,12 @@ func encodeUser(pk string, u *license.User, entitled bool) (map[string]types.Att
 	if entitled {
 		item[attrUserEntitled] = &types.AttributeValueMemberBOOL{Value: true}
 	}
-	if len(u.Licences) > 0 {
-		l := make([]types.AttributeValue, len(u.Licences))
-		for i, x := range u.Licences {
+	if len(u.Licenses) > 0 {
+		l := make([]types.AttributeValue, len(u.Licenses))
+		for i, x := range u.Licenses {
 			l[i] = &types.AttributeValueMemberS{Value: x.SKU + "|" + x.AssignedDate.String()}
 		}
-		item[attrUserLicences] = &types.AttributeValueMemberL{Value: l}
+		item[attrUserLicenses] = &types.AttributeValueMemberL{Value: l}
 	}
 	if len(u.Workloads) > 0 {
 		w := make(map[string]types.AttributeValue, len(u.Workloads))
@@ -103,8 +103,8 @@ func decodeUser(item map[string]types.AttributeValue) (UserRow, error) {
 	if b, ok := item[attrUserEntitled].(*types.AttributeValueMemberBOOL); ok {
 		r.Entitled = b.Value
 	}
-	if l, ok := item[attrUserLicences].(*types.AttributeValueMemberL); ok {
-		r.User.Licences = make([]license.Licence, 0, len(l.Value))
+	if l, ok := item[attrUserLicenses].(*types.AttributeValueMemberL); ok {
+		r.User.Licenses = make([]license.License, 0, len(l.Value))
 		for _, a := range l.Value {
 			s, ok := a.(*types.AttributeValueMemberS)
 			if !ok {
@@ -118,7 +118,7 @@ func decodeUser(item map[string]types.AttributeValue) (UserRow, error) {
 			if err != nil {
 				return bad("licence assign date", err)
 			}
-			r.User.Licences = append(r.User.Licences, license.Licence{SKU: s.Value[:i], AssignedDate: d})
+			r.User.Licenses = append(r.User.Licenses, license.License{SKU: s.Value[:i], AssignedDate: d})
 		}
 	}
 	if m, ok := item[attrUserWorkloads].(*types.AttributeValueMemberM); ok {

@@ -90,14 +90,14 @@ func TestHeadline(t *testing.T) {
 
 func TestWasteOf(t *testing.T) {
 	f := figures()
-	if WasteOf(f, 28, nil, "USD") != nil {
+	if license.WasteOf(f, 28, nil, "USD") != nil {
 		t.Fatal("no prices must give no money figures")
 	}
-	if WasteOf(f, 28, map[string]float64{"OTHER": 5}, "USD") != nil {
+	if license.WasteOf(f, 28, map[string]float64{"OTHER": 5}, "USD") != nil {
 		t.Fatal("prices for none of the customer's counted SKUs must give no money figures")
 	}
 	// 2 unassigned E3 × 36 = 72; 2 inactive users × 36 (cheapest counted SKU) = 72.
-	w := WasteOf(f, 28, map[string]float64{"SPE_E3": 36}, "EUR")
+	w := license.WasteOf(f, 28, map[string]float64{"SPE_E3": 36}, "EUR")
 	if w.Currency != "EUR" || w.UnassignedLicenses != 2 || w.MonthlyUnassignedCost != 72 || w.MonthlyInactiveCost != 72 ||
 		w.MonthlyPotentialSavings != 144 || w.AnnualPotentialSavings != 1728 || len(w.UnpricedSKUs) != 0 {
 		t.Fatalf("%+v", w)

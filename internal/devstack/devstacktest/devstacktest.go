@@ -33,14 +33,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/licenseinsights/licenseinsights/internal/devstack"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // stack is what Main started for this test binary.
 var stack struct {
-	dynamo   *devstack.DynamoDB
-	s3       *devstack.S3
-	template *devstack.Template
+	dynamo   *infra.DynamoDB
+	s3       *infra.S3
+	template *infra.Template
 	dir      string // this binary's scratch directory: S3 objects, DynamoDB Local's metadata
 }
 
@@ -54,7 +54,7 @@ func Main(m *testing.M) {
 func run(m *testing.M) int {
 	if err := start(); err != nil {
 		fmt.Fprintf(os.Stderr, "devstacktest: cannot start the local services: %v\n", err)
-		if errors.Is(err, devstack.ErrToolsMissing) {
+		if errors.Is(err, infra.ErrToolsMissing) {
 			fmt.Fprintln(os.Stderr, "devstacktest: run `make tools` in the repository root, then the tests again")
 		}
 		stop()
@@ -76,11 +76,11 @@ func run(m *testing.M) int {
 }
 
 func start() error {
-	root, err := devstack.RepoRoot()
+	root, err := infra.RepoRoot()
 	if err != nil {
 		return err
 	}
-	if stack.template, err = devstack.LoadTemplate(filepath.Join(root, "template.yaml")); err != nil {
+	if stack.template, err = infra.LoadTemplate(filepath.Join(root, "template.yaml")); err != nil {
 		return err
 	}
 	removeStaleDirs()
@@ -96,9 +96,9 @@ func start() error {
 	var wg sync.WaitGroup
 	var dynamoErr, s3Err error
 	wg.Go(func() {
-		stack.dynamo, dynamoErr = devstack.StartDynamoDB(ctx, devstack.DynamoDBOptions{Dir: dynamoDir})
+		stack.dynamo, dynamoErr = infra.StartDynamoDB(ctx, infra.DynamoDBOptions{Dir: dynamoDir})
 	})
-	wg.Go(func() { stack.s3, s3Err = devstack.StartS3(ctx, filepath.Join(stack.dir, "s3")) })
+	wg.Go(func() { stack.s3, s3Err = infra.StartS3(ctx, filepath.Join(stack.dir, "s3")) })
 	wg.Wait()
 	return errors.Join(dynamoErr, s3Err)
 }
@@ -162,7 +162,7 @@ func Table(t testing.TB) (client *dynamodb.Client, table string) {
 	mustStack(t)
 	client = stack.dynamo.Client()
 	table = uniqueName(t.Name(), 200)
-	if err := devstack.CreateTable(t.Context(), client, stack.template, table); err != nil {
+	if err := infra.CreateTable(t.Context(), client, stack.template, table); err != nil {
 		t.Fatalf("devstacktest: %v", err)
 	}
 	t.Cleanup(func() {
@@ -188,7 +188,7 @@ func Bucket(t testing.TB) (client *s3.Client, bucket string) {
 	mustStack(t)
 	client = stack.s3.Client()
 	bucket = bucketName(t.Name())
-	if err := devstack.CreateBucket(t.Context(), client, bucket); err != nil {
+	if err := infra.CreateBucket(t.Context(), client, bucket); err != nil {
 		t.Fatalf("devstacktest: %v", err)
 	}
 	t.Cleanup(func() {
@@ -227,7 +227,7 @@ func emptyAndDelete(ctx context.Context, client *s3.Client, bucket string) error
 
 // S3 returns the S3 server: endpoint and credentials, for presigning tests
 // and for handlers configured from the environment.
-func S3() *devstack.S3 {
+func S3() *infra.S3 {
 	if stack.s3 == nil {
 		panic(notStarted)
 	}
@@ -243,7 +243,7 @@ func DynamoDBEndpoint() string {
 }
 
 // Template returns template.yaml as Main read it.
-func Template() *devstack.Template {
+func Template() *infra.Template {
 	if stack.template == nil {
 		panic(notStarted)
 	}

@@ -1,0 +1,307 @@
+// Package customers is the InsightsFunction: the tenant's customer list
+// (GET /v1/customers), one customer's insights with recommendations
+// (GET /v1/customers/{customerId}/insights) and its daily history
+// (GET /v1/customers/{customerId}/history).
+//
+// Every answer comes from items the ingestion precomputed: the insights
+// from the customer's FIGURES item plus one history item for the usage
+// trend, the list from the index kept for the asked order, the history from
+// the customer's DAY# items. No request reads user rows, so the cost of a
+// request does not depend on the customer's size.
+package customers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/licenseinsights/licenseinsights/pkg/api"
+	"github.com/licenseinsights/licenseinsights/pkg/config"
+	"github.com/licenseinsights/licenseinsights/pkg/license"
+	"github.com/licenseinsights/licenseinsights/pkg/observe"
+	"github.com/licenseinsights/licenseinsights/pkg/store"
+	"github.com/licenseinsights/licenseinsights/pkg/view"
+)
+
+// The routes, exactly as template.yaml's InsightsFunction events name them.
+const (
+	RouteList     = "/v1/customers"
+	RouteInsights = "/v1/customers/{customerId}/insights"
+	RouteHistory  = "/v1/customers/{customerId}/history"
+)
+
+// DefaultPageSize is a list page's size when the caller names none.
+const DefaultPageSize = 50
+
+// Handler serves the InsightsFunction's routes.
+type Handler struct {
+	store      *store.Store
+	cfg        config.Config
+	thresholds license.Thresholds
+	router     *api.Router
+}
+
+// New builds the InsightsFunction's handler on its store (pkg/app wires
+// it into the Lambda function).
+func New(st *store.Store, cfg config.Config) *Handler {
+	h := &Handler{
+		store:      st,
+		cfg:        cfg,
+		thresholds: cfg.Thresholds(),
+	}
+	rt := api.NewRouter()
+	rt.Read(http.MethodGet, RouteList, h.list)
+	rt.Read(http.MethodGet, RouteInsights, h.insights)
+	rt.Read(http.MethodGet, RouteHistory, h.history)
+	h.router = rt
+	return h
+}
+
+// Router is the API part.
+func (h *Handler) Router() *api.Router { return h.router }
+
+// insights answers GET /v1/customers/{customerId}/insights: the §4.2
+// document for the asked window, with recommendations.
+func (h *Handler) insights(ctx context.Context, r *api.Request) (api.Response, error) {
+	id, err := r.CustomerID()
+	if err != nil {
+		return api.Response{}, err
+	}
+	window, err := r.Window()
+	if err != nil {
+		return api.Response{}, err
+	}
+	ctx = observe.WithAttrs(ctx, slog.String("customer", id))
+	ctx = observe.Annotate(ctx, "customer", id)
+
+	var (
+		cf   *store.CustomerFigures
+		base *store.Summary
+	)
+	// Two calls whatever the customer's size: the figures, then the one
+	// history point the trend compares with (it needs the report date).
+	cf, err = h.store.Figures(ctx, r.Tenant, id)
+	if err == nil {
+		base, err = h.store.TrendBaseline(ctx, r.Tenant, id, cf.Figures.ReportDate)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Response{}, api.NotFound("customer", id)
+	}
+	if err != nil {
+		return api.Response{}, err
+	}
+	return api.JSON(http.StatusOK, h.insightsOf(id, cf, base, window))
+}
+
+// insightsOf shapes the stored figures into the response.
+func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.Summary, window int) view.Insights {
+	f := &cf.Figures
+	name := f.Customer.Name
+	if name == "" {
+		name = id
+	}
+	waste := license.WasteOf(f, window, h.cfg.SKUMonthlyPrices, h.cfg.Currency)
+	in := license.RecommendInput{Figures: f, Window: window, Support: cf.Support, Users: cf.Users}
+	if waste != nil {
+		in.Waste = &license.WasteCost{Currency: waste.Currency, MonthlyUnassigned: waste.MonthlyUnassignedCost, MonthlyInactive: waste.MonthlyInactiveCost}
+	}
+	if base != nil {
+		in.Baseline = &license.Baseline{Date: base.ReportDate, Entitlements: base.Entitlements, Active: base.ActiveEntitlements}
+	}
+	recs := license.Recommend(in, h.thresholds)
+	recs = append(recs, license.RecommendCopilot(view.CopilotRecommendInput(f, window, h.cfg.CopilotHabitual(), h.cfg.SKUMonthlyPrices, h.cfg.Currency), h.thresholds)...)
+	return view.Insights{
+		CustomerID:      id,
+		CustomerName:    name,
+		CustomerTenant:  f.Customer.TenantID,
+		ReportDate:      f.ReportDate.String(),
+		WindowDays:      window,
+		Band:            string(f.Band()),
+		Blocks:          view.CustomerBlocks(f, window),
+		Waste:           waste,
+		Recommendations: recs,
+		Copilot:         view.CopilotOf(f.Copilot, window, h.cfg.CopilotHabitual()),
+	}
+}
+
+// list answers GET /v1/customers: one page in the asked order.
+func (h *Handler) list(ctx context.Context, r *api.Request) (api.Response, error) {
+	limit, err := r.QueryInt("limit", DefaultPageSize, 1, store.MaxPageSize)
+	if err != nil {
+		return api.Response{}, err
+	}
+	q := store.ListQuery{Limit: limit}
+	if q.Sort, q.Descending, err = sortParam(r.Query("sort")); err != nil {
+		return api.Response{}, err
+	}
+	if b := r.Query("band"); b != "" {
+		q.Band = license.Band(b)
+		if !q.Band.Valid() {
+			return api.Response{}, api.BadRequest("band must be one of low, medium, high, unknown", api.Detail{Field: "band", Value: b})
+		}
+	}
+	if c := r.Query("cursor"); c != "" {
+		q.After = new(store.CustomerCursor)
+		if err := api.DecodeCursor(c, q.After); err != nil {
+			return api.Response{}, err
+		}
+	}
+	page, err := h.store.ListCustomers(ctx, r.Tenant, q)
+	if errors.Is(err, store.ErrBadCursor) {
+		return api.Response{}, api.BadRequest("cursor does not continue this list: pass the nextCursor of the previous page with the same sort and band", api.Detail{Field: "cursor"})
+	}
+	if err != nil {
+		return api.Response{}, err
+	}
+	out := view.Page[view.Headline]{Items: make([]view.Headline, 0, len(page.Items))}
+	for _, s := range page.Items {
+		out.Items = append(out.Items, headlineOf(s))
+	}
+	if page.Next != nil {
+		c, err := api.EncodeCursor(page.Next)
+		if err != nil {
+			return api.Response{}, err
+		}
+		out.NextCursor = &c
+	}
+	return api.JSON(http.StatusOK, out)
+}
+
+// sortParam reads ?sort=: name (the default), usage or deployment, with a
+// leading '-' for descending.
+func sortParam(s string) (store.CustomerSort, bool, error) {
+	if s == "" {
+		return store.SortByName, false, nil
+	}
+	desc := strings.HasPrefix(s, "-")
+	switch order := store.CustomerSort(strings.TrimPrefix(s, "-")); order {
+	case store.SortByName, store.SortByUsage, store.SortByDeployment:
+		return order, desc, nil
+	}
+	return "", false, api.BadRequest("sort must be one of name, usage, deployment, with a leading - for descending (e.g. -usage)", api.Detail{Field: "sort", Value: s})
+}
+
+// headlineOf is a customer's list entry, its percentages derived from the
+// stored counts by license.Percent like every other percentage.
+func headlineOf(s store.Summary) view.Headline {
+	usage := license.Percent(s.ActiveEntitlements, s.Entitlements)
+	band := license.Band(s.Band)
+	if !band.Valid() {
+		band = license.BandOf(usage)
+	}
+	return view.Headline{
+		CustomerID:         s.CustomerID,
+		CustomerName:       s.CustomerName,
+		ReportDate:         s.ReportDate.String(),
+		UsagePercent:       usage,
+		DeploymentPercent:  license.Percent(s.Assigned, s.Sold),
+		LicensesSold:       s.Sold,
+		LicensesAssigned:   s.Assigned,
+		Unassigned:         s.Unassigned,
+		Entitlements:       s.Entitlements,
+		ActiveEntitlements: s.ActiveEntitlements,
+		Band:               string(band),
+	}
+}
+
+// HistoryPoint is one report date of a customer's history: the headline
+// figures of the default window.
+type HistoryPoint struct {
+	Date                  string   `json:"date"`
+	LicensesSold          int      `json:"licensesSold"`
+	LicensesAssigned      int      `json:"licensesAssigned"`
+	DeploymentPercent     *float64 `json:"deploymentPercent"`
+	Unassigned            int      `json:"unassigned"`
+	Entitlements          int      `json:"entitlements"`
+	ActiveEntitlements    int      `json:"activeEntitlements"`
+	UsagePercent          *float64 `json:"usagePercent"`
+	AdjustedUsagePercent  *float64 `json:"adjustedUsagePercent"`
+	InactiveLicensedUsers int      `json:"inactiveLicensedUsers"`
+	Band                  string   `json:"band"`
+}
+
+func historyPointOf(s store.Summary) HistoryPoint {
+	usage := license.Percent(s.ActiveEntitlements, s.Entitlements)
+	return HistoryPoint{
+		Date:                  s.ReportDate.String(),
+		LicensesSold:          s.Sold,
+		LicensesAssigned:      s.Assigned,
+		DeploymentPercent:     license.Percent(s.Assigned, s.Sold),
+		Unassigned:            s.Unassigned,
+		Entitlements:          s.Entitlements,
+		ActiveEntitlements:    s.ActiveEntitlements,
+		UsagePercent:          usage,
+		AdjustedUsagePercent:  license.Percent(s.CountedActive, s.Entitlements),
+		InactiveLicensedUsers: s.InactiveLicensedUsers,
+		Band:                  string(license.BandOf(usage)),
+	}
+}
+
+// historyCursor continues a customer's history after a date.
+type historyCursor struct {
+	Customer string       `json:"c"`
+	After    license.Date `json:"a"`
+}
+
+// history answers GET /v1/customers/{customerId}/history.
+func (h *Handler) history(ctx context.Context, r *api.Request) (api.Response, error) {
+	id, err := r.CustomerID()
+	if err != nil {
+		return api.Response{}, err
+	}
+	q := store.HistoryQuery{}
+	if q.Limit, err = r.QueryInt("limit", DefaultPageSize, 1, store.MaxPageSize); err != nil {
+		return api.Response{}, err
+	}
+	if q.From, err = dateParam(r, "from"); err != nil {
+		return api.Response{}, err
+	}
+	if q.To, err = dateParam(r, "to"); err != nil {
+		return api.Response{}, err
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && q.From > q.To {
+		return api.Response{}, api.BadRequest(fmt.Sprintf("from (%s) is after to (%s)", q.From, q.To), api.Detail{Field: "from", Value: q.From.String()})
+	}
+	if s := r.Query("cursor"); s != "" {
+		var c historyCursor
+		if err := api.DecodeCursor(s, &c); err != nil {
+			return api.Response{}, err
+		}
+		if c.Customer != id || c.After.IsZero() {
+			return api.Response{}, api.BadRequest("cursor does not continue this customer's history", api.Detail{Field: "cursor"})
+		}
+		q.After = c.After
+	}
+	ctx = observe.WithAttrs(ctx, slog.String("customer", id))
+	page, err := h.store.History(ctx, r.Tenant, id, q)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Response{}, api.NotFound("customer", id)
+	}
+	if err != nil {
+		return api.Response{}, err
+	}
+	out := view.Page[HistoryPoint]{Items: make([]HistoryPoint, 0, len(page.Items))}
+	for _, s := range page.Items {
+		out.Items = append(out.Items, historyPointOf(s))
+	}
+	if !page.Next.IsZero() {
+		c, err := api.EncodeCursor(historyCursor{Customer: id, After: page.Next})
+		if err != nil {
+			return api.Response{}, err
+		}
+		out.NextCursor = &c
+	}
+	return api.JSON(http.StatusOK, out)
+}
+
+func dateParam(r *api.Request, name string) (license.Date, error) {
+	s := r.Query(name)
+	d, err := license.ParseDate(s)
+	if err != nil {
+		return 0, api.BadRequest(fmt.Sprintf("query parameter %q must be a date, YYYY-MM-DD", name), api.Detail{Field: name, Value: s})
+	}
+	return d, nil
+}
