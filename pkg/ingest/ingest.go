@@ -307,6 +307,8 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 		PartnerCenter:  subscriptionSet(sources, source.KindPartnerCenterSubs),
 	})
 
+	knownProduct := resolveProducts(users, subs)
+
 	// Compute (step 5).
 	var result license.Result
 	_ = observe.Step(ctx, observe.StepCompute, func(context.Context) error {
@@ -316,6 +318,7 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 			Subscriptions: subs,
 			Users:         users,
 			ProductName:   s.cfg.ProductName,
+			KnownProduct:  knownProduct,
 		})
 		return nil
 	})

@@ -14,6 +14,10 @@ type Input struct {
 	Users         []User
 	// ProductName names a SKU that no subscription names (may be nil).
 	ProductName func(sku string) string
+	// KnownProduct reports whether a SKU that no subscription has is a
+	// product the catalogue knows; one it does not know is flagged
+	// UnknownProduct (SPEC §2 product). Nil: every SKU is known.
+	KnownProduct func(sku string) bool
 }
 
 // Result is the customer's figures plus, per user (same index as Input.Users),
@@ -150,7 +154,7 @@ func Compute(in Input) Result {
 	figures := Figures{
 		Customer:   in.Customer,
 		ReportDate: d,
-		Products:   skus.products(in.ProductName),
+		Products:   skus.products(in.ProductName, in.KnownProduct),
 		Windows:    make([]WindowFigures, len(Windows)),
 	}
 	counters := make([]WorkloadFigures, nb*nw)
@@ -343,6 +347,7 @@ type skuTally struct {
 	name        string
 	sold        ChannelCounts
 	counted     bool
+	subscribed  bool // some subscription has the SKU
 	activeTrial bool // has an active trial subscription (the "trial" cause)
 	assigned    int
 	renewals    []Renewal
@@ -366,6 +371,7 @@ func (t *skuTable) lookup(sku string) int32 {
 
 func (t *skuTable) addSubscription(s Subscription) {
 	x := &t.tallies[t.lookup(s.SKU)]
+	x.subscribed = true
 	if x.name == "" {
 		x.name = s.Name
 	}
@@ -382,8 +388,10 @@ func (t *skuTable) addSubscription(s Subscription) {
 }
 
 // products lists the SKUs sorted by SKU, naming those no subscription names
-// through productName when there is one.
-func (t *skuTable) products(productName func(string) string) []ProductFigures {
+// through productName when there is one, else by the SKU itself: every
+// product is named. A SKU held by users that no subscription has and known
+// says is not a product is flagged unknown.
+func (t *skuTable) products(productName func(string) string, known func(string) bool) []ProductFigures {
 	if len(t.tallies) == 0 {
 		return nil
 	}
@@ -393,13 +401,17 @@ func (t *skuTable) products(productName func(string) string) []ProductFigures {
 		if name == "" && productName != nil {
 			name = productName(x.sku)
 		}
+		if name == "" {
+			name = x.sku
+		}
+		unknown := !x.subscribed && known != nil && !known(x.sku)
 		slices.SortStableFunc(x.renewals, func(a, b Renewal) int {
 			if c := cmp.Compare(a.Date, b.Date); c != 0 {
 				return c
 			}
 			return strings.Compare(a.SubscriptionID, b.SubscriptionID)
 		})
-		out[i] = ProductFigures{SKU: x.sku, Name: name, Sold: x.sold, Assigned: x.assigned, Counted: x.counted, Renewals: x.renewals}
+		out[i] = ProductFigures{SKU: x.sku, Name: name, Sold: x.sold, Assigned: x.assigned, Counted: x.counted, Renewals: x.renewals, UnknownProduct: unknown}
 	}
 	slices.SortFunc(out, func(a, b ProductFigures) int { return strings.Compare(a.SKU, b.SKU) })
 	return out

@@ -696,6 +696,9 @@ func TestComputeProductsNamesAndRenewals(t *testing.T) {
 			newUser("u", holdsSKU("VISIO", NoDate), holdsSKU("UNNAMED", NoDate)),
 			newUser("gone", isDeleted, holdsSKU("GHOST", NoDate)),
 		},
+		// UNNAMED is no product the catalogue knows: named by its SKU and
+		// flagged; VISIO is known (named by the catalogue), EMS is subscribed.
+		KnownProduct: func(sku string) bool { return sku != "UNNAMED" },
 		ProductName: func(sku string) string {
 			if sku == "UNNAMED" {
 				return ""
@@ -710,7 +713,7 @@ func TestComputeProductsNamesAndRenewals(t *testing.T) {
 			{SubscriptionID: "a", Date: mustParseDate("2027-03-01"), Quantity: 3, Status: StatusGrace},
 			{SubscriptionID: "b", Date: mustParseDate("2027-03-01"), Quantity: 5, Status: StatusActive},
 		}},
-		{SKU: "UNNAMED", Assigned: 1},
+		{SKU: "UNNAMED", Name: "UNNAMED", Assigned: 1, UnknownProduct: true},
 		{SKU: "VISIO", Name: "catalog VISIO", Assigned: 1},
 	}
 	if !reflect.DeepEqual(r.Figures.Products, want) {

@@ -65,6 +65,10 @@ type ProductFigures struct {
 	// SKUs enter the overall deployment figure.
 	Counted  bool      `json:"counted"`
 	Renewals []Renewal `json:"renewals,omitempty"`
+	// UnknownProduct: users hold it under a name neither the catalogue nor
+	// the customer's own SKUs know (SPEC §2 product); SKU and Name are the
+	// name as the source gave it.
+	UnknownProduct bool `json:"unknownProduct,omitempty"`
 }
 
 // Unassigned is sold capacity not assigned to anyone.

@@ -166,6 +166,7 @@ func (p *Portfolio) apply(f *Figures, sign int) {
 	for _, x := range f.Products {
 		i := p.product(x.SKU, x.Name)
 		q := &p.Products[i]
+		q.UnknownProduct = q.UnknownProduct || x.UnknownProduct
 		q.Sold = q.Sold.Plus(scaleChannels(x.Sold, sign))
 		q.Assigned += sign * x.Assigned
 		if x.Counted {

@@ -155,6 +155,9 @@ func referenceCompute(in Input) Result {
 		if p.Name == "" && in.ProductName != nil {
 			p.Name = in.ProductName(name)
 		}
+		if p.Name == "" { // every product is named (SPEC §2 product)
+			p.Name = name
+		}
 		if len(x.renewals) > 0 {
 			p.Renewals = x.renewals
 			sort.SliceStable(p.Renewals, func(a, b int) bool {

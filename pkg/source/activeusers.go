@@ -305,7 +305,11 @@ const maxNamePieces = 3
 // to its SKU part number. A product name may itself contain "+"
 // ("ENTERPRISE MOBILITY + SECURITY E3"), so adjacent pieces are joined back
 // whenever the joined name is one the catalogue knows, longest first.
-// Unknown names are kept as they are; a SKU listed twice counts once.
+// A name the catalogue gives to one product becomes its part number; a
+// name it gives to two products (WINDOWS 10/11 ENTERPRISE E3), or does not
+// know, is kept as written, for catalog.Resolver to settle against the
+// customer's own SKUs when the figures are computed. A SKU listed twice
+// counts once.
 func productSKUs(field string) []string {
 	parts := strings.Split(field, "+")
 	var skus []string
@@ -317,11 +321,17 @@ func productSKUs(field string) []string {
 		}
 		skus = append(skus, sku)
 	}
+	named := func(name string) string {
+		if all := catalog.ByNameAll(name); len(all) == 1 {
+			return all[0].SKU
+		}
+		return strings.TrimSpace(name)
+	}
 	for i := 0; i < len(parts); {
 		matched := false
 		for j := min(len(parts), i+maxNamePieces); j > i+1; j-- {
-			if prod, ok := catalog.ByName(strings.Join(parts[i:j], "+")); ok {
-				add(prod.SKU)
+			if joined := strings.Join(parts[i:j], "+"); len(catalog.ByNameAll(joined)) > 0 {
+				add(named(joined))
 				i, matched = j, true
 				break
 			}
@@ -334,11 +344,7 @@ func productSKUs(field string) []string {
 		if name == "" {
 			continue
 		}
-		if prod, ok := catalog.ByName(name); ok {
-			add(prod.SKU)
-		} else {
-			add(name)
-		}
+		add(named(name))
 	}
 	return skus
 }

@@ -48,8 +48,11 @@ type Product struct {
 	Unassigned        int           `json:"unassigned"`
 	// InDeploymentTotal says whether the SKU has counted capacity and so
 	// enters the overall deployment figure (trial-only or lapsed SKUs do not).
-	InDeploymentTotal bool      `json:"inDeploymentTotal"`
-	Renewals          []Renewal `json:"renewals"`
+	InDeploymentTotal bool `json:"inDeploymentTotal"`
+	// UnknownProduct: held under a name neither the catalogue nor the
+	// customer's own SKUs know (SPEC §2 product).
+	UnknownProduct bool      `json:"unknownProduct"`
+	Renewals       []Renewal `json:"renewals"`
 }
 
 // Usage is the overall usage block: sums over workloads.
@@ -151,6 +154,7 @@ func blocks(d license.Deployment, products []license.ProductFigures, w license.W
 			DeploymentPercent: license.Percent(p.Assigned, p.Sold.Total()),
 			Unassigned:        p.Unassigned(),
 			InDeploymentTotal: p.Counted,
+			UnknownProduct:    p.UnknownProduct,
 			Renewals:          make([]Renewal, 0, len(p.Renewals)),
 		}
 		if p.Counted {
