@@ -218,9 +218,9 @@ var directoryStatus = map[string]license.Status{
 //	  suspended/disabled/deleted (any other value is a problem);
 //	totalLicenses → Quantity; isTrial → Trial;
 //	nextLifecycleDateTime → RenewalDate (its date part);
-//	ownerTenantId, ownerType → Channel (see directoryChannel).
+//	ownerTenantId → Channel (see directoryChannel).
 //
-// createdDateTime, ownerId and serviceStatus are not used.
+// createdDateTime, ownerId, ownerType and serviceStatus are not used.
 func (p *parser) directorySubscription(rec *record, o object) error {
 	id, ok1 := rec.str(o, "id", false)
 	commerceID, ok2 := rec.str(o, "commerceSubscriptionId", false)
@@ -230,7 +230,6 @@ func (p *parser) directorySubscription(rec *record, o object) error {
 	trial, ok6 := rec.boolean(o, "isTrial")
 	renewal, ok7 := rec.datePart(o, "nextLifecycleDateTime")
 	ownerTenant, ok8 := rec.str(o, "ownerTenantId", false)
-	ownerType, ok9 := rec.str(o, "ownerType", false)
 	subID := strings.ToLower(commerceID)
 	if subID == "" {
 		subID = strings.ToLower(id)
@@ -242,34 +241,37 @@ func (p *parser) directorySubscription(rec *record, o object) error {
 	if ok4 && !known {
 		rec.problem(o.path("status"), "%q is not a companySubscription status (Enabled, Warning, Suspended, LockedOut, Deleted)", statusText)
 	}
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9) || rec.bad() {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || rec.bad() {
 		return nil
 	}
 	s := license.Subscription{
 		ID: subID, SKU: sku, Name: catalog.Name(sku), Quantity: quantity, Status: status,
-		Trial: trial, Channel: directoryChannel(ownerTenant, ownerType, p.opts.PartnerTenantID), RenewalDate: renewal,
+		Trial: trial, Channel: directoryChannel(ownerTenant, p.opts.PartnerTenantID), RenewalDate: renewal,
 	}
 	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
 	return nil
 }
 
-// directoryChannel tells who sold a directory subscription:
-//   - owned by the partner's own tenant → own;
-//   - no owner tenant → unknown;
-//   - ownerType "Company" or "Microsoft" → direct (bought from Microsoft);
-//   - owned by another tenant → partner, when the partner's own tenant id
-//     is configured; without it own and partner cannot be told apart, so
-//     the channel stays unknown.
-func directoryChannel(ownerTenant, ownerType, partnerTenant string) license.Channel {
+// directoryChannel tells who sold a directory subscription (SPEC §3.4), from
+// ownerTenantId alone:
+//   - the partner's own tenant (PARTNER_TENANT_ID, any case) → own;
+//   - empty or null → direct: nobody resold it, it was bought from Microsoft;
+//   - any other tenant → partner (another CSP partner's tenant);
+//   - without PARTNER_TENANT_ID a non-empty owner could be this partner or
+//     another, so it is unknown.
+//
+// ownerType never decides: Graph documents it as the type of the owning
+// object, not as a sales channel, and other partners' tenants carry
+// "Company" like any tenant does.
+func directoryChannel(ownerTenant, partnerTenant string) license.Channel {
+	ownerTenant = strings.TrimSpace(ownerTenant)
 	switch {
-	case partnerTenant != "" && strings.EqualFold(ownerTenant, partnerTenant):
-		return license.ChannelOwn
 	case ownerTenant == "":
-		return license.ChannelUnknown
-	case strings.EqualFold(ownerType, "Company") || strings.EqualFold(ownerType, "Microsoft"):
 		return license.ChannelDirect
 	case partnerTenant == "":
 		return license.ChannelUnknown
+	case strings.EqualFold(ownerTenant, partnerTenant):
+		return license.ChannelOwn
 	}
 	return license.ChannelPartner
 }

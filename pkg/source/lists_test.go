@@ -41,39 +41,39 @@ func TestParseDirectorySubscriptions(t *testing.T) {
 		// partner's tenant (different case) → own; Enabled → active.
 		{ID: "b1f2c3d4-1111-4222-8333-944455556666", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 10, Status: license.StatusActive,
 			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-31")},
-		// ownerType Company → direct; Warning → grace.
+		// Another partner's tenant with ownerType Company → partner
+		// (ownerType never decides); Warning → grace.
 		{ID: "c2e3d4f5-2222-4333-9444-a55566667777", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 4, Status: license.StatusGrace,
-			Channel: license.ChannelDirect, RenewalDate: date(t, "2026-12-01")},
+			Channel: license.ChannelPartner, RenewalDate: date(t, "2026-12-01")},
 		// Empty commerce id → id; no skuPartNumber → the catalogue's SKU
 		// for the skuId; "enabled" in lower case; trial; no owner tenant →
-		// unknown; null nextLifecycleDateTime → none.
+		// direct; null nextLifecycleDateTime → none.
 		{ID: "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", SKU: "POWER_BI_PRO", Name: "Power BI Pro", Quantity: 25, Status: license.StatusActive,
-			Trial: true, Channel: license.ChannelUnknown},
+			Trial: true, Channel: license.ChannelDirect},
 		// Another partner's tenant → partner; LockedOut → disabled.
 		{ID: "d3f4e5a6-3333-4444-a555-b66677778888", SKU: "VISIOCLIENT", Name: "Visio Plan 2", Quantity: 2, Status: license.StatusDisabled,
 			Channel: license.ChannelPartner, RenewalDate: date(t, "2026-12-20")},
 	})
 }
 
+// SPEC §3.4, row by row: ownerTenantId alone decides, ownerType never does.
 func TestDirectoryChannel(t *testing.T) {
+	const other = "bbbbbbbb-0000-4000-8000-000000000000"
 	tests := []struct {
-		ownerTenant, ownerType, partner string
-		want                            license.Channel
+		ownerTenant, partner string
+		want                 license.Channel
 	}{
-		{partnerTenant, "User", partnerTenant, license.ChannelOwn},
-		{strings.ToUpper(partnerTenant), "Company", partnerTenant, license.ChannelOwn}, // own beats the direct hint
-		{"", "User", partnerTenant, license.ChannelUnknown},
-		{"", "Company", partnerTenant, license.ChannelUnknown},
-		{"bbbbbbbb-0000-4000-8000-000000000000", "Company", partnerTenant, license.ChannelDirect},
-		{"bbbbbbbb-0000-4000-8000-000000000000", "microsoft", partnerTenant, license.ChannelDirect},
-		{"bbbbbbbb-0000-4000-8000-000000000000", "User", partnerTenant, license.ChannelPartner},
-		// Without the partner's own tenant id, own and partner look alike.
-		{"bbbbbbbb-0000-4000-8000-000000000000", "User", "", license.ChannelUnknown},
-		{"bbbbbbbb-0000-4000-8000-000000000000", "Company", "", license.ChannelDirect},
+		{partnerTenant, partnerTenant, license.ChannelOwn},
+		{strings.ToUpper(partnerTenant), partnerTenant, license.ChannelOwn}, // GUIDs in either case
+		{other, partnerTenant, license.ChannelPartner},                      // another partner's tenant, whatever its ownerType
+		{"", partnerTenant, license.ChannelDirect},                          // empty or null: bought from Microsoft
+		{"", "", license.ChannelDirect},
+		{other, "", license.ChannelUnknown}, // no PARTNER_TENANT_ID: own and partner look alike
+		{partnerTenant, "", license.ChannelUnknown},
 	}
 	for _, tt := range tests {
-		if got := directoryChannel(tt.ownerTenant, tt.ownerType, tt.partner); got != tt.want {
-			t.Errorf("directoryChannel(%q, %q, %q) = %s, want %s", tt.ownerTenant, tt.ownerType, tt.partner, got, tt.want)
+		if got := directoryChannel(tt.ownerTenant, tt.partner); got != tt.want {
+			t.Errorf("directoryChannel(%q, %q) = %s, want %s", tt.ownerTenant, tt.partner, got, tt.want)
 		}
 	}
 }
@@ -208,8 +208,9 @@ func TestParseListSkipInvalid(t *testing.T) {
 ]}`
 	d, _ := mustParse(t, doc, KindDirectorySubs, Options{SkipInvalid: true})
 	checkSubscriptions(t, d.Subscriptions, []license.Subscription{
-		{ID: "a", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 3, Status: license.StatusActive, Channel: license.ChannelUnknown},
-		{ID: "c", SKU: "SPE_E5", Name: "Microsoft 365 E5", Quantity: 0, Status: license.StatusDeleted, Channel: license.ChannelUnknown},
+		// No ownerTenantId: bought from Microsoft (SPEC §3.4).
+		{ID: "a", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 3, Status: license.StatusActive, Channel: license.ChannelDirect},
+		{ID: "c", SKU: "SPE_E5", Name: "Microsoft 365 E5", Quantity: 0, Status: license.StatusDeleted, Channel: license.ChannelDirect},
 	})
 	checkProblems(t, d.Skipped, []wantProblem{{3, "value[1].totalLicenses", "must be 0 or more"}})
 	if d.Rows != 3 || d.SkippedTotal != 1 {
