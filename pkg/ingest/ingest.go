@@ -89,6 +89,10 @@ type Config struct {
 	UpsellDeploymentMin, UpsellUsageMin float64
 	// ProductName names SKUs no subscription names (may be nil).
 	ProductName func(sku string) string
+	// Exclusions decide the excluded products; nil is SPEC §2's defaults.
+	Exclusions *license.Exclusions
+	// RetiredWorkloads: nil is license.DefaultRetiredWorkloads.
+	RetiredWorkloads []license.Workload
 	// Logger receives what goes wrong after a commit (a failed sweep);
 	// nil is slog.Default().
 	Logger *slog.Logger
@@ -313,12 +317,14 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 	var result license.Result
 	_ = observe.Step(ctx, observe.StepCompute, func(context.Context) error {
 		result = license.Compute(license.Input{
-			Customer:      s.customer(id, doc, current),
-			ReportDate:    reportDate(req.Now, usersKind, sources, current),
-			Subscriptions: subs,
-			Users:         users,
-			ProductName:   s.cfg.ProductName,
-			KnownProduct:  knownProduct,
+			Customer:         s.customer(id, doc, current),
+			ReportDate:       reportDate(req.Now, usersKind, sources, current),
+			Subscriptions:    subs,
+			Users:            users,
+			ProductName:      s.cfg.ProductName,
+			KnownProduct:     knownProduct,
+			Exclusions:       s.cfg.Exclusions,
+			RetiredWorkloads: s.cfg.RetiredWorkloads,
 		})
 		return nil
 	})

@@ -128,9 +128,12 @@ var prepaidBuckets = []struct {
 // becomes one pseudo-subscription "<skuId>/<bucket>" (enabled → active,
 // warning → grace, suspended → suspended, lockedOut → disabled) with an
 // unknown channel: the totals mix every channel. capabilityStatus is
-// informational (the buckets already say it).
+// informational (the buckets already say it). appliesTo "Company" marks a
+// tenant-level capacity (storage add-ons and the like): an excluded product.
 func (p *parser) subscribedSku(rec *record, o object) error {
 	sku, skuID, ok := rec.skuOf(o)
+	appliesTo, aok := rec.str(o, "appliesTo", false)
+	ok = ok && aok
 	if consumed := o.get("consumedUnits"); consumed != nil {
 		if _, reason := parseCount(consumed); reason != "" {
 			rec.problem(o.path("consumedUnits"), "%s", reason)
@@ -165,6 +168,7 @@ func (p *parser) subscribedSku(rec *record, o object) error {
 		s := license.Subscription{
 			ID: prefix + "/" + b.name, SKU: sku, Name: catalog.Name(sku),
 			Quantity: quantities[i], Status: b.status, Channel: license.ChannelUnknown,
+			Company: strings.EqualFold(appliesTo, "Company"),
 		}
 		if probs := p.addSubscription(s, rec.line, rec.base); probs != nil {
 			rec.probs = append(rec.probs, probs...)
@@ -295,7 +299,9 @@ var partnerCenterStatus = map[string]license.Status{
 //	offerName → SKU through the catalogue's names, else the offer name
 //	  itself (friendlyName when there is no offerName);
 //	quantity → Quantity; status → Status; isTrial → Trial;
-//	commitmentEndDate → RenewalDate (its date part).
+//	commitmentEndDate → RenewalDate (its date part); autoRenewEnabled,
+//	  termDuration, billingCycle, cancellationAllowedUntilDate → the
+//	  renewal's details; status "pending" → Pending (no renewal listed).
 //
 // Usage-based records (billingType "usage", unitType "Usage-based": Azure
 // plans) are not seat licences and are left out without a problem.
@@ -309,6 +315,17 @@ func (p *parser) partnerCenterSubscription(rec *record, o object) error {
 	renewal, ok7 := rec.datePart(o, "commitmentEndDate")
 	billingType, ok8 := rec.str(o, "billingType", false)
 	unitType, ok9 := rec.str(o, "unitType", false)
+	term, ok10 := rec.str(o, "termDuration", false)
+	cycle, ok11 := rec.str(o, "billingCycle", false)
+	cancellable, ok12 := rec.datePart(o, "cancellationAllowedUntilDate")
+	var autoRenew *bool
+	if o.get("autoRenewEnabled") != nil {
+		v, ok := rec.boolean(o, "autoRenewEnabled")
+		if ok {
+			autoRenew = &v
+		}
+	}
+	ok9 = ok9 && ok10 && ok11 && ok12
 	name := offer
 	if name == "" {
 		name = friendly
@@ -333,6 +350,8 @@ func (p *parser) partnerCenterSubscription(rec *record, o object) error {
 	s := license.Subscription{
 		ID: strings.ToLower(id), SKU: sku, Name: name, Quantity: quantity, Status: status,
 		Trial: trial, Channel: license.ChannelOwn, RenewalDate: renewal,
+		AutoRenew: autoRenew, TermDuration: term, BillingCycle: cycle, CancellableUntil: cancellable,
+		Pending: strings.EqualFold(statusText, "pending"),
 	}
 	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
 	return nil

@@ -79,6 +79,7 @@ func TestDirectoryChannel(t *testing.T) {
 }
 
 func TestParsePartnerCenterSubscriptions(t *testing.T) {
+	yes := true
 	doc, _ := mustParse(t, readTestdata(t, "partnercenter.json"), KindPartnerCenterSubs, Options{})
 	if doc.Rows != 4 {
 		t.Errorf("Rows = %d, want 4 records", doc.Rows)
@@ -86,14 +87,16 @@ func TestParsePartnerCenterSubscriptions(t *testing.T) {
 	checkSubscriptions(t, doc.Subscriptions, []license.Subscription{
 		// The offer name maps to SPE_E3; the id, lower-cased, is the one
 		// Graph gives as commerceSubscriptionId.
+		// autoRenewEnabled, termDuration and billingCycle are the renewal's
+		// details (SPEC §2 renewal).
 		{ID: "b1f2c3d4-1111-4222-8333-944455556666", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 10, Status: license.StatusActive,
-			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-30")},
+			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-30"), AutoRenew: &yes, TermDuration: "P1Y", BillingCycle: "monthly"},
 		{ID: "e4a5b6c7-4444-4555-b666-c77788889999", SKU: "SPB", Name: "Microsoft 365 Business Premium", Quantity: 5, Status: license.StatusSuspended,
-			Channel: license.ChannelOwn, RenewalDate: date(t, "2026-12-15")},
+			Channel: license.ChannelOwn, RenewalDate: date(t, "2026-12-15"), BillingCycle: "annual"},
 		// An offer the catalogue does not know keeps its name as SKU;
-		// pending → disabled (not yet usable).
+		// pending → disabled (not yet usable) and Pending (never a renewal).
 		{ID: "f5b6c7d8-5555-4666-8777-d88899990000", SKU: "Contoso Backup for Microsoft 365", Name: "Contoso Backup for Microsoft 365", Quantity: 3,
-			Status: license.StatusDisabled, Trial: true, Channel: license.ChannelOwn},
+			Status: license.StatusDisabled, Trial: true, Channel: license.ChannelOwn, BillingCycle: "monthly", Pending: true},
 		// The usage-based Azure plan is not a seat licence: left out.
 	})
 }

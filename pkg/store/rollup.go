@@ -157,6 +157,8 @@ func AddPortfolio(dst, src *license.Portfolio) {
 	dst.Bands = PortfolioHeadline{Bands: dst.Bands}.Plus(PortfolioHeadline{Bands: src.Bands}).Bands
 	dst.Deployed.Sold = dst.Deployed.Sold.Plus(src.Deployed.Sold)
 	dst.Deployed.Assigned += src.Deployed.Assigned
+	dst.Deployed.Unassigned += src.Deployed.Unassigned
+	dst.Excluded = license.SumExcluded(dst.Excluded, src.Excluded, +1)
 	for i, x := range src.Products {
 		j, found := slices.BinarySearchFunc(dst.Products, x.SKU, func(p license.ProductFigures, sku string) int {
 			return strings.Compare(p.SKU, sku)
@@ -199,6 +201,7 @@ func AddPortfolio(dst, src *license.Portfolio) {
 			y.Active += x.Active
 			y.CountedActive += x.CountedActive
 			y.Uncounted = y.Uncounted.Plus(x.Uncounted)
+			y.Retired = y.Retired || x.Retired
 		}
 	}
 }

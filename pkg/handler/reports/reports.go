@@ -62,6 +62,8 @@ func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
 			UpsellDeploymentMin: cfg.UpsellDeploymentPercent,
 			UpsellUsageMin:      cfg.UpsellUsagePercent,
 			ProductName:         catalog.Name,
+			Exclusions:          license.NewExclusions(cfg.ExcludedSKUs, cfg.IncludedSKUs),
+			RetiredWorkloads:    license.WorkloadsOf(cfg.RetiredWorkloads),
 		}),
 		store: st,
 		blob:  blob.New(env.S3, env.Bucket),
