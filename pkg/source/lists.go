@@ -19,16 +19,33 @@ type recordFunc func(rec *record, o object) error
 // a bare array, Graph's {"@odata.context": …, "value": [ … ]} or Partner
 // Center's {"totalCount": n, "items": [ … ], "attributes": { … }}. Other
 // members are skipped.
+//
+// A list Microsoft pages (@odata.nextLink, Partner Center's links.next) is
+// taken whole when its pages are sent as one document (SPEC §3): the page
+// envelopes one after another (concatenated JSON values), or a JSON array
+// of them. The pages' records are merged; a page never replaces another.
 func (p *parser) list(r io.Reader, each recordFunc) error {
 	js := newJSONStream(p, r)
-	err := p.walkList(js, each)
+	err := p.walkPages(js, each)
 	if err == errBroken {
 		return nil
 	}
 	return err
 }
 
-func (p *parser) walkList(js *jsonStream, each recordFunc) error {
+// walkPages reads one top-level JSON value after another until the end.
+func (p *parser) walkPages(js *jsonStream, each recordFunc) error {
+	for page := 0; ; page++ {
+		if err := p.walkList(js, each, page); err != nil {
+			return err
+		}
+		if !js.more() {
+			return js.end()
+		}
+	}
+}
+
+func (p *parser) walkList(js *jsonStream, each recordFunc, page int) error {
 	tok, err := js.token()
 	if err != nil {
 		return err
@@ -64,13 +81,13 @@ func (p *parser) walkList(js *jsonStream, each recordFunc) error {
 			return err
 		}
 		if found == "" {
-			p.fail(Problem{Line: 1, Reason: `no list found: want a JSON array, or an object with a "value" (Graph) or "items" (Partner Center) array`})
+			p.fail(Problem{Line: js.line(), Reason: fmt.Sprintf(`no list found in page %d: want a JSON array, or an object with a "value" (Graph) or "items" (Partner Center) array`, page+1)})
 		}
 	default:
 		p.fail(Problem{Line: js.line(), Reason: fmt.Sprintf("want a JSON array or object, not %v", tok)})
 		return errBroken
 	}
-	return js.end()
+	return nil
 }
 
 // arrayOf reads the member key's value, which must be an array (null counts
@@ -98,6 +115,21 @@ func (p *parser) records(js *jsonStream, base string, each recordFunc) error {
 		if err != nil {
 			return err
 		}
+		if key, items, ok := pageEnvelope(v); ok {
+			// One page of a paged list, inside a JSON array of pages: its
+			// records are located within the page's bytes.
+			for j, item := range items {
+				p.doc.Rows++
+				rec := &record{raw: raw, line: line, base: formatPath(base, i), fold: true}
+				if o, ok := rec.asObject(item, []pathSeg{key, j}); ok {
+					if err := each(rec, o); err != nil {
+						return err
+					}
+				}
+				p.rowProblems(rec.probs, rec.unlisted)
+			}
+			continue
+		}
 		p.doc.Rows++
 		rec := &record{raw: raw, line: line, base: formatPath(base, i), fold: true}
 		if o, ok := rec.asObject(v, nil); ok {
@@ -109,6 +141,22 @@ func (p *parser) records(js *jsonStream, base string, each recordFunc) error {
 	}
 	_, err := js.token() // the closing ']'
 	return err
+}
+
+// pageEnvelope recognises a page of a paged list inside an array of pages:
+// an object with a "value" (Graph) or "items" (Partner Center) array. No
+// record of these lists has such a member.
+func pageEnvelope(v any) (key string, items []any, ok bool) {
+	m, isObject := v.(map[string]any)
+	if !isObject {
+		return "", nil, false
+	}
+	for _, key := range []string{"value", "items"} {
+		if items, ok := m[key].([]any); ok {
+			return key, items, true
+		}
+	}
+	return "", nil, false
 }
 
 // Capacity buckets of a subscribedSku's prepaidUnits, and the status each

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -237,4 +238,52 @@ func TestParseSkipsLargeUnknownMembers(t *testing.T) {
 	if len(d.Subscriptions) != 1 {
 		t.Fatalf("subscriptions = %+v", d.Subscriptions)
 	}
+}
+
+// SPEC §3 paged lists: two pages of one list sent as one document — the
+// envelopes one after another, or a JSON array of them — give every record
+// of both pages (3 + 2 = 5 subscriptions), never the second page alone.
+func TestPagedListsMerge(t *testing.T) {
+	page1 := `{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/subscriptions",
+ "@odata.nextLink": "https://graph.microsoft.com/v1.0/directory/subscriptions?$skiptoken=X1",
+ "value": [
+  {"commerceSubscriptionId": "a", "skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": 3},
+  {"commerceSubscriptionId": "b", "skuPartNumber": "SPE_E5", "status": "Enabled", "totalLicenses": 2},
+  {"commerceSubscriptionId": "c", "skuPartNumber": "EMS", "status": "Warning", "totalLicenses": 1}]}`
+	page2 := `{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/subscriptions",
+ "value": [
+  {"commerceSubscriptionId": "d", "skuId": "6a0f6da5-0b87-4190-a6ae-9bb5a2b9546a", "status": "Enabled", "totalLicenses": 4},
+  {"commerceSubscriptionId": "e", "skuPartNumber": "VISIOCLIENT", "status": "Enabled", "totalLicenses": 5}]}`
+	for name, doc := range map[string]string{
+		"concatenated":   page1 + "\r\n" + page2,
+		"array of pages": "[" + page1 + ",\n" + page2 + "]",
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, _ := mustParse(t, doc, KindDirectorySubs, Options{})
+			var got []string
+			total := 0
+			for _, s := range d.Subscriptions {
+				got = append(got, s.ID+"="+s.SKU)
+				total += s.Quantity
+			}
+			// d has no skuPartNumber: its skuId is WIN10_VDA_E3, one of the
+			// products outside the catalogue's old 66.
+			if want := "[a=SPE_E3 b=SPE_E5 c=EMS d=WIN10_VDA_E3 e=VISIOCLIENT]"; fmt.Sprint(got) != want || total != 15 || d.Rows != 5 {
+				t.Errorf("subscriptions %v (total %d, rows %d), want %s, 15 licences, 5 rows", got, total, d.Rows, want)
+			}
+		})
+	}
+	// Partner Center pages carry links.next with a continuation token.
+	pc1 := `{"totalCount": 1, "items": [{"id": "p1", "offerName": "Microsoft 365 E3", "quantity": 2, "status": "active"}],
+ "links": {"next": {"uri": "/v1/customers/x/subscriptions?size=1", "method": "GET", "headers": [{"key": "MS-ContinuationToken", "value": "abc"}]}},
+ "attributes": {"objectType": "Collection"}}`
+	pc2 := `{"totalCount": 1, "items": [{"id": "p2", "offerName": "Microsoft 365 E5", "quantity": 3, "status": "active"}],
+ "links": {"self": {"uri": "/v1/customers/x/subscriptions", "method": "GET", "headers": []}}, "attributes": {"objectType": "Collection"}}`
+	d, _ := mustParse(t, pc1+pc2, KindPartnerCenterSubs, Options{})
+	if len(d.Subscriptions) != 2 || d.Subscriptions[0].ID != "p1" || d.Subscriptions[1].SKU != "SPE_E5" {
+		t.Errorf("partner center pages: %+v, want p1 and p2", d.Subscriptions)
+	}
+	// A problem in the second page is reported on its own line.
+	bad := page1 + "\n" + `{"value": [{"commerceSubscriptionId": "z", "skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": -1}]}`
+	checkProblems(t, invalid(t, bad, KindDirectorySubs, Options{}), []wantProblem{{7, "value[0].totalLicenses", "must be 0 or more"}})
 }
