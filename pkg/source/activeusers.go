@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
@@ -168,6 +169,14 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 			}
 			return p.csvBroken(err, line)
 		}
+		if userRows == 0 && len(rec) == len(cols.names) && spreadsheetDate.MatchString(strings.TrimSpace(rec[cols.refresh])) {
+			// One message instead of a problem per date and boolean cell.
+			p.fail(Problem{Line: line, Column: colReportRefreshDate, Reason: fmt.Sprintf(
+				"reads %q, a date as a spreadsheet writes it: this file was re-saved by a spreadsheet such as Excel, which rewrites dates (11/22/2026 for 2026-11-22) and booleans (TRUE). "+
+					"Send the CSV exactly as Microsoft Graph wrote it: download the report again and upload it without opening and saving it in a spreadsheet",
+				strings.TrimSpace(rec[cols.refresh]))})
+			return nil
+		}
 		p.doc.Rows++
 		userRows++
 		u, probs := ar.row(cr, rec, line)
@@ -198,6 +207,10 @@ func (p *parser) csvBroken(err error, line int) error {
 	}
 	return nil
 }
+
+// spreadsheetDate is a date as Excel re-saves Graph's YYYY-MM-DD dates
+// (11/22/2026, 22.11.2026, 22-11-26).
+var spreadsheetDate = regexp.MustCompile(`^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}$`)
 
 // activeUserReader turns rows into users.
 type activeUserReader struct {

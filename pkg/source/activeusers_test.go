@@ -1,6 +1,8 @@
 package source
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -270,5 +272,23 @@ func TestProductSKUsManyPluses(t *testing.T) {
 	got := productSKUs(strings.Repeat("+", 5000) + "OFFICE 365 E3" + strings.Repeat("+ +", 5000))
 	if len(got) != 1 || got[0] != "ENTERPRISEPACK" {
 		t.Fatalf("productSKUs = %q", got)
+	}
+}
+
+// SPEC §3: a report a spreadsheet re-saved (11/20/2026, TRUE) is refused
+// with one message that names the cause and asks for Graph's own file,
+// not with a problem per cell.
+func TestSpreadsheetResavedReport(t *testing.T) {
+	orig := string(readTestdata(t, "activeuserdetail.csv"))
+	resaved := regexp.MustCompile(`(\d{4})-(\d{2})-(\d{2})`).ReplaceAllStringFunc(orig, func(s string) string {
+		var y, m, d int
+		fmt.Sscanf(s, "%d-%d-%d", &y, &m, &d)
+		return fmt.Sprintf("%d/%d/%d", m, d, y)
+	})
+	resaved = strings.NewReplacer(",True,", ",TRUE,", ",False,", ",FALSE,").Replace(resaved)
+	probs := invalid(t, resaved, KindActiveUserDetail, Options{})
+	checkProblems(t, probs, []wantProblem{{2, "Report Refresh Date", "re-saved by a spreadsheet such as Excel"}})
+	if !strings.Contains(probs[0].Reason, "exactly as Microsoft Graph wrote it") {
+		t.Errorf("message %q does not say what to do", probs[0].Reason)
 	}
 }
