@@ -47,6 +47,8 @@ type index struct {
 	// both WIN10_VDA_E3 and WIN10_PRO_ENT_SUB): only the customer's own
 	// SKUs can tell those apart (see Resolver).
 	byName map[string][]int
+	// keys: the name keys of each product (same index as products).
+	keys [][]string
 }
 
 var catalogue = mustLoad(productsCSV, aliasesCSV)
@@ -165,6 +167,12 @@ func (ix *index) addName(name string, i int) error {
 	if k == "" {
 		return fmt.Errorf("empty name")
 	}
+	for len(ix.keys) <= i {
+		ix.keys = append(ix.keys, nil)
+	}
+	if !slices.Contains(ix.keys[i], k) {
+		ix.keys[i] = append(ix.keys[i], k)
+	}
 	if !slices.Contains(ix.byName[k], i) {
 		ix.byName[k] = append(ix.byName[k], i)
 	}
@@ -215,6 +223,27 @@ func ByName(name string) (Product, bool) {
 		return Product{}, false
 	}
 	return catalogue.products[all[0]], true
+}
+
+// Siblings are the other products that share a name with sku's product
+// (WIN10_VDA_E3 and WIN10_PRO_ENT_SUB are both "Windows 10/11 Enterprise
+// E3"), in catalogue order.
+func Siblings(sku string) []Product {
+	i, ok := catalogue.bySKU[strings.ToUpper(strings.TrimSpace(sku))]
+	if !ok || i >= len(catalogue.keys) {
+		return nil
+	}
+	var out []Product
+	seen := map[int]bool{i: true}
+	for _, k := range catalogue.keys[i] {
+		for _, j := range catalogue.byName[k] {
+			if !seen[j] {
+				seen[j] = true
+				out = append(out, catalogue.products[j])
+			}
+		}
+	}
+	return out
 }
 
 // ByNameAll is every product going by name, the preferred one first.

@@ -222,3 +222,18 @@ func TestEmbeddedTableIsGenerated(t *testing.T) {
 		t.Error("products.csv differs from what cmd/catalog-gen makes of Microsoft's CSV: regenerate it")
 	}
 }
+
+// A shared name resolved before the customer's SKUs were known lands on
+// the preferred product; once the customer's subscriptions show its
+// sibling, the same licence is settled on that.
+func TestResolverSettlesSiblingsLater(t *testing.T) {
+	first, _ := NewResolver(nil, nil).SKU("WINDOWS 10/11 ENTERPRISE E3")
+	later, _ := NewResolver([]string{"Win10_VDA_E3"}, nil).SKU(first)
+	if first != "WIN10_PRO_ENT_SUB" || later != "Win10_VDA_E3" {
+		t.Errorf("first %s, later %s; want WIN10_PRO_ENT_SUB then Win10_VDA_E3", first, later)
+	}
+	// A SKU the customer holds stays itself even if a sibling is held too.
+	if got, _ := NewResolver([]string{"WIN10_PRO_ENT_SUB", "Win10_VDA_E3"}, nil).SKU("win10_pro_ent_sub"); got != "WIN10_PRO_ENT_SUB" {
+		t.Errorf("held SKU remapped to %s", got)
+	}
+}

@@ -46,6 +46,14 @@ func (r *Resolver) SKU(v string) (string, bool) {
 		return s, true
 	}
 	if p, ok := BySKU(v); ok {
+		// A product the customer does not hold, named alike to one it
+		// does: a report's shared name resolved before the customer's
+		// subscriptions were known is settled now.
+		for _, s := range Siblings(p.SKU) {
+			if own, held := r.ownSKU[strings.ToUpper(s.SKU)]; held {
+				return own, true
+			}
+		}
 		return p.SKU, true
 	}
 	if all := ByNameAll(v); len(all) > 0 {
