@@ -260,23 +260,44 @@ var errUnchanged = errors.New("unchanged")
 
 // try is steps 2–6 once. It returns the new version, or the current one
 // with errUnchanged.
+//
+// With p nil it recomputes: no new document, the kept ones (SOURCE# items
+// and the current users) computed again under today's rules.
 func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error) {
-	t, id, doc := req.Tenant, req.CustomerID, p.doc
-	kind := string(doc.Kind)
+	t, id := req.Tenant, req.CustomerID
 	st, err := s.store.LoadState(ctx, t, id)
 	if err != nil {
 		return 0, err
 	}
-	if cur, ok := st.Sources[kind]; ok && cur.SHA256 == p.hash {
-		return st.Version(), errUnchanged
+	var record store.SourceRecord
+	doc := &source.Document{}
+	if p != nil {
+		doc = p.doc
+		if cur, ok := st.Sources[string(doc.Kind)]; ok && cur.SHA256 == p.hash {
+			return st.Version(), errUnchanged
+		}
+		record = store.SourceRecord{
+			Kind: string(doc.Kind), SHA256: p.hash, AcceptedAt: req.Now, ReportDate: doc.ReportDate,
+			Rows: doc.Rows, Users: doc.Users,
+			HasSubscriptions: doc.HasSubscriptions, HasUsers: doc.HasUsers,
+			Subscriptions: doc.Subscriptions, Support: doc.Support,
+		}
+	} else {
+		if st.Figures == nil {
+			return 0, store.ErrNotFound
+		}
+		// The commit rewrites one SOURCE# item: the users' own, as it is.
+		rec, ok := st.Sources[st.Figures.UsersKind]
+		if !ok {
+			for _, r := range st.Sources {
+				if rec.Kind == "" || r.Kind < rec.Kind {
+					rec = r
+				}
+			}
+		}
+		record = rec
 	}
-
-	record := store.SourceRecord{
-		Kind: kind, SHA256: p.hash, AcceptedAt: req.Now, ReportDate: doc.ReportDate,
-		Rows: doc.Rows, Users: doc.Users,
-		HasSubscriptions: doc.HasSubscriptions, HasUsers: doc.HasUsers,
-		Subscriptions: doc.Subscriptions, Support: doc.Support,
-	}
+	kind := record.Kind
 	// Users (step 3).
 	var (
 		users     []license.User

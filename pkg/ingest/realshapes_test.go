@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 	"testing"
 
 	"github.com/licenseinsights/licenseinsights/pkg/license"
@@ -180,4 +183,44 @@ func skusOf(r store.UserRow) []string {
 		out = append(out, l.SKU)
 	}
 	return out
+}
+
+// Figures stored under older rules are brought up to today's by Recompute,
+// from the kept documents alone. Tailspin is ingested by a service that
+// still counts Skype for Business (as version 1 did): overall usage (5 + 1)
+// ÷ (3 + 3) = 100.0 %, no inactive licensed user (u2's Skype activity
+// counted). Recompute under the defaults gives the version 2 figures of
+// TestMicrosoftShapedDocuments: 166.7 %, 1 inactive licensed user; the
+// version moves on by one and the headline (SUMMARY) follows.
+func TestRecomputeBringsStoredFiguresUpToDate(t *testing.T) {
+	f := newFixture(t)
+	old := New(f.store, Config{RetiredWorkloads: []license.Workload{}})
+	for i, doc := range []struct {
+		kind source.Kind
+		body string
+	}{{source.KindActiveUserDetail, tailspinReport}, {source.KindSubscribedSkus, tailspinSkus}, {source.KindPartnerCenterSubs, tailspinPartnerCenter}} {
+		if _, err := old.Ingest(t.Context(), Request{Tenant: partner, CustomerID: customer, Kind: doc.kind, Body: strings.NewReader(doc.body), Now: t0.Add(time.Duration(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := figuresOf(t, f)
+	if s := summaryOf(t, f); pct(s.UsagePercent) != "100.0" || s.InactiveLicensedUsers != 0 {
+		t.Fatalf("before: usage %s, inactive %d; want 100.0 and 0", pct(s.UsagePercent), s.InactiveLicensedUsers)
+	}
+	version, err := f.svc.Recompute(t.Context(), partner, customer, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version != before.Version+1 {
+		t.Errorf("version %d, want %d", version, before.Version+1)
+	}
+	if s := summaryOf(t, f); pct(s.UsagePercent) != "166.7" || s.InactiveLicensedUsers != 1 || s.Unassigned != 11 {
+		t.Errorf("after: usage %s, inactive %d, unassigned %d; want 166.7, 1, 11", pct(s.UsagePercent), s.InactiveLicensedUsers, s.Unassigned)
+	}
+	if got := len(rowsOf(t, f)); got != 7 {
+		t.Errorf("%d users after recomputing, want the 7 kept", got)
+	}
+	if _, err := f.svc.Recompute(t.Context(), partner, "nobody", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("recompute of an unknown customer: %v, want ErrNotFound", err)
+	}
 }
