@@ -318,11 +318,11 @@ const maxNamePieces = 3
 // to its SKU part number. A product name may itself contain "+"
 // ("ENTERPRISE MOBILITY + SECURITY E3"), so adjacent pieces are joined back
 // whenever the joined name is one the catalogue knows, longest first.
-// A name the catalogue gives to one product becomes its part number; a
-// name it gives to two products (WINDOWS 10/11 ENTERPRISE E3), or does not
-// know, is kept as written, for catalog.Resolver to settle against the
-// customer's own SKUs when the figures are computed. A SKU listed twice
-// counts once.
+// A name the catalogue knows becomes its part number — for a name two
+// products share (WINDOWS 10/11 ENTERPRISE E3), the preferred one, which
+// catalog.Resolver moves to its sibling when the customer holds that; a
+// name it does not know is kept as written, for the Resolver to match
+// against the customer's own SKUs. A SKU listed twice counts once.
 func productSKUs(field string) []string {
 	parts := strings.Split(field, "+")
 	var skus []string
@@ -335,8 +335,8 @@ func productSKUs(field string) []string {
 		skus = append(skus, sku)
 	}
 	named := func(name string) string {
-		if all := catalog.ByNameAll(name); len(all) == 1 {
-			return all[0].SKU
+		if prod, ok := catalog.ByName(name); ok {
+			return prod.SKU
 		}
 		return strings.TrimSpace(name)
 	}
