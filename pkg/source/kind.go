@@ -67,6 +67,7 @@ var (
 	keyCommerceSubscriptionID = keyPattern("commerceSubscriptionId")
 	keyOfferID                = keyPattern("offerId")
 	keyOfferName              = keyPattern("offerName")
+	keyReportRefreshDate      = regexp.MustCompile(`(?i)"reportRefreshDate"\s*:`)
 )
 
 // Detect guesses the kind from the first bytes of a document (up to
@@ -106,6 +107,8 @@ func Detect(head []byte) (Kind, error) {
 			return KindSubscribedSkus, nil
 		case keyOfferID.Match(trimmed) || keyOfferName.Match(trimmed):
 			return KindPartnerCenterSubs, nil
+		case keyReportRefreshDate.Match(trimmed):
+			return KindActiveUserDetail, nil // the report's JSON form
 		}
 		return "", fmt.Errorf("cannot detect the kind of this JSON document from its first %d bytes: pass kind (one of %s)", len(head), kindList())
 	}

@@ -139,7 +139,13 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 		err = p.snapshot(br)
 	case KindActiveUserDetail:
 		p.doc.HasUsers = true
-		err = p.activeUserDetail(br)
+		// The CSV, or the report's JSON form: told by the first byte.
+		head, _ := br.Peek(64)
+		if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && isJSONStart(t[0]) {
+			err = p.activeUserDetailJSON(br)
+		} else {
+			err = p.activeUserDetail(br)
+		}
 	case KindSubscribedSkus:
 		p.doc.HasSubscriptions = true
 		err = p.list(br, p.subscribedSku)
