@@ -104,4 +104,3 @@ func heldSKU(ls []license.Licence, sku string) bool {
 
 // isJSONStart reports whether a document's first byte opens JSON.
 func isJSONStart(b byte) bool { return b == '{' || b == '[' }
-
