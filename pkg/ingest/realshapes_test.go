@@ -108,8 +108,15 @@ func TestMicrosoftShapedDocuments(t *testing.T) {
 	}
 	f.mustIngest(t, source.KindSubscribedSkus, []byte(tailspinSkus), t0.Add(1))
 	f.mustIngest(t, source.KindPartnerCenterSubs, []byte(tailspinPartnerCenter), t0.Add(2))
+	// Known only from Graph: named by its organization, never by its id.
+	f.mustIngest(t, "", []byte(`{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#organization",
+ "value": [{"id": "6F9A0C1E-1111-4222-8333-944455556666", "displayName": "Tailspin Toys",
+  "verifiedDomains": [{"isDefault": true, "isInitial": false, "name": "tailspintoys.com", "type": "Managed"}]}]}`), t0.Add(3))
 
 	fig := figuresOf(t, f).Figures
+	if fig.Customer.Name != "Tailspin Toys" || fig.Customer.TenantID != "6f9a0c1e-1111-4222-8333-944455556666" {
+		t.Errorf("customer %+v, want Tailspin Toys with its tenant id", fig.Customer)
+	}
 	got := map[string]string{}
 	for _, p := range fig.Products {
 		got[p.SKU] = fmt.Sprintf("%d/%d counted=%v unknown=%v", p.Sold.Total(), p.Assigned, p.Counted, p.UnknownProduct)

@@ -287,3 +287,21 @@ func TestPagedListsMerge(t *testing.T) {
 	bad := page1 + "\n" + `{"value": [{"commerceSubscriptionId": "z", "skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": -1}]}`
 	checkProblems(t, invalid(t, bad, KindDirectorySubs, Options{}), []wantProblem{{7, "value[0].totalLicenses", "must be 0 or more"}})
 }
+
+// SPEC §3 source 6: Graph's organization answer names the customer.
+func TestParseOrganization(t *testing.T) {
+	doc := `{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#organization",
+ "value": [{"id": "6F9A0C1E-1111-4222-8333-944455556666", "displayName": "Tailspin Toys", "tenantType": "AAD",
+  "verifiedDomains": [{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": true, "isInitial": false, "name": "tailspintoys.com", "type": "Managed"},
+                      {"capabilities": "Email", "isDefault": false, "isInitial": true, "name": "tailspintoys.onmicrosoft.com", "type": "Managed"}]}]}`
+	if k, err := Detect([]byte(doc)); err != nil || k != KindOrganization {
+		t.Errorf("Detect = %q, %v; want %s", k, err, KindOrganization)
+	}
+	d, users := mustParse(t, doc, KindOrganization, Options{})
+	if d.Customer == nil || *d.Customer != (license.Customer{Name: "Tailspin Toys", TenantID: "6f9a0c1e-1111-4222-8333-944455556666"}) ||
+		fmt.Sprint(d.Domains) != "[tailspintoys.com tailspintoys.onmicrosoft.com]" || d.HasUsers || d.HasSubscriptions || len(users) != 0 {
+		t.Errorf("organization: customer %+v, domains %v, has users %v, subscriptions %v", d.Customer, d.Domains, d.HasUsers, d.HasSubscriptions)
+	}
+	checkProblems(t, invalid(t, `{"value": [{"id": "x", "displayName": ""}]}`, KindOrganization, Options{}), []wantProblem{{1, "value[0].displayName", "must not be empty"}})
+	checkProblems(t, invalid(t, `{"value": []}`, KindOrganization, Options{}), []wantProblem{{1, "", "no organization found"}})
+}

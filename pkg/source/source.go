@@ -37,7 +37,9 @@ type Options struct {
 // Document is what a parsed document gave, users aside (they are streamed).
 type Document struct {
 	Kind     Kind
-	Customer *license.Customer // snapshot only
+	Customer *license.Customer // snapshot and organization
+	// Domains are the organization's verified domains (organization only).
+	Domains []string
 	// ReportDate is the date the data describes: snapshot and active user
 	// detail; NoDate for the subscription lists.
 	ReportDate    license.Date
@@ -155,6 +157,8 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 	case KindPartnerCenterSubs:
 		p.doc.HasSubscriptions = true
 		err = p.list(br, p.partnerCenterSubscription)
+	case KindOrganization:
+		err = p.organization(br)
 	default:
 		return nil, fmt.Errorf("unknown kind %q: want one of %s", kind, kindList())
 	}
