@@ -2,6 +2,7 @@ package license
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -252,5 +253,31 @@ func TestRetiredWorkloads(t *testing.T) {
 		if sk.Entitlements != 4 || sk.Active != 1 || sk.Retired != (tt.retired == nil) {
 			t.Errorf("%s: skype %+v, want 4 entitlements, 1 active, still reported", tt.name, sk)
 		}
+	}
+}
+
+// A retired workload draws no recommendation: exchange 10 entitlements, 4
+// active (40 % < 50 → low adoption); skype 10 entitlements, 0 active, and
+// over 100 % would be ignored too. Overall usage is exchange's 40.0 % (not
+// 4 ÷ 20 = 20 %), and the lowest workloads name exchange only — never "train
+// them on Skype for Business".
+func TestRetiredWorkloadDrawsNoRecommendation(t *testing.T) {
+	skype := WorkloadFigures{Workload: Skype, Entitlements: 10, Retired: true}
+	f := fabrikam([]ProductFigures{e3(10, 0, 10)}, window(28, 0, wl(Exchange, 10, 4), skype))
+	recs := Recommend(RecommendInput{Figures: f, Window: 28}, defaultThresholds)
+	found := false
+	for _, r := range recs {
+		if strings.Contains(strings.ToLower(r.Message), "skype") {
+			t.Errorf("%s mentions Skype: %s", r.Code, r.Message)
+		}
+		if r.Code == CodeLowAdoption {
+			found = true
+			if r.Evidence["usagePercent"] != 40.0 || fmt.Sprint(r.Evidence["lowestWorkloads"]) != "[map[usagePercent:40 workload:exchange]]" {
+				t.Errorf("low adoption evidence %v, want usage 40 and exchange only", r.Evidence)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no low-adoption recommendation in %+v", recs)
 	}
 }
