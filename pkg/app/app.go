@@ -7,6 +7,7 @@ package app
 
 import (
 	"errors"
+	"github.com/licenseinsights/licenseinsights/pkg/license"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -60,6 +61,8 @@ func IngestConfig(cfg config.Config) ingest.Config {
 		UpsellDeploymentPercent: cfg.UpsellDeploymentPercent,
 		UpsellUsagePercent:      cfg.UpsellUsagePercent,
 		ProductName:             catalog.Name,
+		Exclusions:              license.NewExclusions(cfg.ExcludedSKUs, cfg.IncludedSKUs),
+		RetiredWorkloads:        license.WorkloadsOf(cfg.RetiredWorkloads),
 	}
 }
 

@@ -1,6 +1,9 @@
 package catalog
 
 import (
+	"io"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -70,8 +73,9 @@ func TestCatalogueCoversCommonSKUs(t *testing.T) {
 			t.Errorf("catalogue lacks %s", sku)
 		}
 	}
-	if n := len(All()); n < 40 {
-		t.Errorf("catalogue has %d products, want at least 40", n)
+	// Microsoft's CSV of 2026 lists 619 products (distinct GUIDs).
+	if n := len(All()); n != 619 {
+		t.Errorf("catalogue has %d products, want the 619 of Microsoft's list", n)
 	}
 }
 
@@ -79,14 +83,16 @@ func TestCatalogueCoversCommonSKUs(t *testing.T) {
 // itself; load already refuses duplicates, this proves the maps agree.
 func TestEveryProductRoundTrips(t *testing.T) {
 	for _, p := range All() {
-		if got, ok := BySKU(p.SKU); !ok || got != p {
+		// MCOPSTN5 is published under two GUIDs: by part number it is the
+		// first of them.
+		if got, ok := BySKU(p.SKU); !ok || (got != p && p.SKU != "MCOPSTN5") {
 			t.Errorf("BySKU(%s) = %+v, %v", p.SKU, got, ok)
 		}
 		if got, ok := BySKUID(p.SKUID); !ok || got != p {
 			t.Errorf("BySKUID(%s) = %+v, %v", p.SKUID, got, ok)
 		}
-		if got, ok := ByName(strings.ToUpper(p.Name)); !ok || got != p {
-			t.Errorf("ByName(%s) = %+v, %v", p.Name, got, ok)
+		if all := ByNameAll(strings.ToUpper(p.Name)); !slices.Contains(all, p) {
+			t.Errorf("ByNameAll(%s) = %+v, lacks %+v", p.Name, all, p)
 		}
 	}
 }
@@ -100,12 +106,6 @@ func TestLoadRejectsAmbiguousData(t *testing.T) {
 		{"duplicate guid", header +
 			"05e9a617-0261-4cee-bb44-138d3ef5d965,A,Alpha,\n" +
 			"05E9A617-0261-4cee-bb44-138d3ef5d965,B,Beta,\n", "already used by A"},
-		{"duplicate sku", header +
-			"05e9a617-0261-4cee-bb44-138d3ef5d965,A,Alpha,\n" +
-			"06ebc4ee-1bb5-47dd-8120-11324bc54e06,a,Beta,\n", "already used by A"},
-		{"name shared by two skus", header +
-			"05e9a617-0261-4cee-bb44-138d3ef5d965,A,Alpha,\n" +
-			"06ebc4ee-1bb5-47dd-8120-11324bc54e06,B,Beta,ALPHA\n", "already used by A"},
 		{"wrong header", "guid,sku,name,other\n", "header is"},
 		{"missing name", header + "05e9a617-0261-4cee-bb44-138d3ef5d965,A,,\n", "required"},
 	}
@@ -116,5 +116,124 @@ func TestLoadRejectsAmbiguousData(t *testing.T) {
 				t.Fatalf("load error = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// Microsoft gives some names to two products; a name listed in aliases.csv
+// prefers the product partners sell, the rest stay reachable by ByNameAll.
+func TestSharedNames(t *testing.T) {
+	if p, _ := ByName("MICROSOFT 365 BUSINESS BASIC"); p.SKU != "O365_BUSINESS_ESSENTIALS" {
+		t.Errorf("ByName(MICROSOFT 365 BUSINESS BASIC) = %s, want O365_BUSINESS_ESSENTIALS (preferred in aliases.csv)", p.SKU)
+	}
+	var skus []string
+	for _, p := range ByNameAll("WINDOWS 10/11 ENTERPRISE E3") {
+		skus = append(skus, p.SKU)
+	}
+	if want := []string{"WIN10_PRO_ENT_SUB", "WIN10_VDA_E3"}; !slices.Equal(skus, want) {
+		t.Errorf("ByNameAll(WINDOWS 10/11 ENTERPRISE E3) = %v, want %v", skus, want)
+	}
+	// The one part number Microsoft lists under two GUIDs: both GUIDs find it.
+	for _, id := range []string{"d43177b5-475b-4880-92d4-d54c27b5efbd", "54a152dc-90de-4996-93d2-bc47e670fc06"} {
+		if p, ok := BySKUID(id); !ok || p.SKU != "MCOPSTN5" {
+			t.Errorf("BySKUID(%s) = %+v, %v; want MCOPSTN5", id, p, ok)
+		}
+	}
+}
+
+// Every rule of SPEC §2 product, worked by hand against the embedded list.
+func TestResolver(t *testing.T) {
+	// The customer's own SKUs, spelt as its Graph subscribedSkus does, and
+	// a SKU of its own the catalogue does not know (Contoso's add-on).
+	r := NewResolver([]string{"Win10_VDA_E3", "SPE_E3", "CONTOSO_ADDON"}, []string{"", "Microsoft 365 E3", "Contoso Fabrikam Add-on"})
+	tests := []struct {
+		in, want string
+		known    bool
+	}{
+		{"Win10_VDA_E3", "Win10_VDA_E3", true},
+		{"WIN10_VDA_E3", "Win10_VDA_E3", true}, // the customer's spelling wins
+		// Shared by WIN10_PRO_ENT_SUB and WIN10_VDA_E3: the customer holds the latter.
+		{"WINDOWS 10/11 ENTERPRISE E3", "Win10_VDA_E3", true},
+		{"microsoft 365 e3", "SPE_E3", true},
+		{"ENTERPRISE MOBILITY + SECURITY E5", "EMSPREMIUM", true},
+		{"POWER AUTOMATE FREE", "FLOW_FREE", true},            // an alias (aliases.csv)
+		{"CONTOSO FABRIKAM ADD-ON", "CONTOSO_ADDON", true},    // the customer's own SKU name
+		{"MYSTERY SUITE", "MYSTERY SUITE", false},             // nowhere: unknown product
+		{"WINDOWS 10/11 ENTERPRISE E5", "WIN10_VDA_E5", true}, // a product outside the old 66
+		{"Dynamics 365 Business Central Essentials", "DYN365_BUSCENTRAL_ESSENTIAL", true},
+	}
+	for _, tt := range tests {
+		got, known := r.SKU(tt.in)
+		if got != tt.want || known != tt.known {
+			t.Errorf("SKU(%q) = %q, %v; want %q, %v", tt.in, got, known, tt.want, tt.known)
+		}
+	}
+	// Nothing held: a shared name lands on the first of its products.
+	if got, _ := NewResolver(nil, nil).SKU("WINDOWS 10/11 ENTERPRISE E3"); got != "WIN10_PRO_ENT_SUB" {
+		t.Errorf("without own SKUs: %q, want WIN10_PRO_ENT_SUB", got)
+	}
+	if r.Known("MYSTERY SUITE") || !r.Known("contoso_addon") || !r.Known("flow_free") {
+		t.Error("Known: want MYSTERY SUITE unknown, contoso_addon (own) and flow_free (catalogue) known")
+	}
+}
+
+// Generate reduces Microsoft's CSV (BOM, one row per service plan, a
+// product under two names) to one row per product, sorted by part number.
+func TestGenerate(t *testing.T) {
+	in := "\ufeffProduct_Display_Name,String_Id,GUID,Service_Plan_Name,Service_Plan_Id,Service_Plans_Included_Friendly_Names\r\n" +
+		"Microsoft 365 E3,SPE_E3,05E9A617-0261-4cee-bb44-138d3ef5d965,EXCHANGE_S_ENTERPRISE,efb87545-963c-4e0d-99df-69c6916d9eb0,Exchange Online (Plan 2)\r\n" +
+		"Microsoft 365 E3,SPE_E3,05e9a617-0261-4cee-bb44-138d3ef5d965,TEAMS1,57ff2da0-773e-42df-b2af-ffb7a2317929,Microsoft Teams\r\n" +
+		"Power Virtual Agent User License,VIRTUAL_AGENT_USL,4b74a65c-8b4a-4fc8-9f6b-5177ed11ddfa,X,57ff2da0-773e-42df-b2af-ffb7a2317929,X\r\n" +
+		"Microsoft Copilot Studio User License,VIRTUAL_AGENT_USL,4b74a65c-8b4a-4fc8-9f6b-5177ed11ddfa,Y,57ff2da0-773e-42df-b2af-ffb7a2317929,Y\r\n" +
+		"\"Dynamics 365, Sales\",AAA_FIRST,c2e41e49-e2a2-4c55-832a-cf13ffba1d6a,Z,57ff2da0-773e-42df-b2af-ffb7a2317929,Z\r\n"
+	var out strings.Builder
+	if err := Generate(strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()[len(productsPreamble):]
+	want := "sku_id,sku,name,other_names\n" +
+		"c2e41e49-e2a2-4c55-832a-cf13ffba1d6a,AAA_FIRST,\"Dynamics 365, Sales\",\n" +
+		"05e9a617-0261-4cee-bb44-138d3ef5d965,SPE_E3,Microsoft 365 E3,\n" +
+		"4b74a65c-8b4a-4fc8-9f6b-5177ed11ddfa,VIRTUAL_AGENT_USL,Power Virtual Agent User License,Microsoft Copilot Studio User License\n"
+	if got != want {
+		t.Errorf("Generate =\n%s\nwant\n%s", got, want)
+	}
+	if _, err := load(strings.NewReader(out.String())); err != nil {
+		t.Errorf("the generated table does not load: %v", err)
+	}
+	if err := Generate(strings.NewReader("Name,Sku\nx,y\n"), io.Discard); err == nil || !strings.Contains(err.Error(), "lacks column Product_Display_Name") {
+		t.Errorf("wrong CSV: error %v, want one naming the missing column", err)
+	}
+}
+
+// The embedded table is exactly what cmd/catalog-gen makes of Microsoft's
+// CSV when that CSV is at hand (a developer's checkout next to ../shared);
+// elsewhere the test is skipped, the table's loading is proven above.
+func TestEmbeddedTableIsGenerated(t *testing.T) {
+	f, err := os.Open("../../../shared/data/microsoft-product-names-and-service-plans.csv")
+	if err != nil {
+		t.Skip("Microsoft's CSV is not at hand:", err)
+	}
+	defer f.Close()
+	var out strings.Builder
+	if err := Generate(f, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != productsCSV {
+		t.Error("products.csv differs from what cmd/catalog-gen makes of Microsoft's CSV: regenerate it")
+	}
+}
+
+// A shared name resolved before the customer's SKUs were known lands on
+// the preferred product; once the customer's subscriptions show its
+// sibling, the same licence is settled on that.
+func TestResolverSettlesSiblingsLater(t *testing.T) {
+	first, _ := NewResolver(nil, nil).SKU("WINDOWS 10/11 ENTERPRISE E3")
+	later, _ := NewResolver([]string{"Win10_VDA_E3"}, nil).SKU(first)
+	if first != "WIN10_PRO_ENT_SUB" || later != "Win10_VDA_E3" {
+		t.Errorf("first %s, later %s; want WIN10_PRO_ENT_SUB then Win10_VDA_E3", first, later)
+	}
+	// A SKU the customer holds stays itself even if a sibling is held too.
+	if got, _ := NewResolver([]string{"WIN10_PRO_ENT_SUB", "Win10_VDA_E3"}, nil).SKU("win10_pro_ent_sub"); got != "WIN10_PRO_ENT_SUB" {
+		t.Errorf("held SKU remapped to %s", got)
 	}
 }

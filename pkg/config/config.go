@@ -27,6 +27,15 @@ type Config struct {
 	MinUnassigned           int     // RECLAIM_MIN_LICENSES, default 1: unassigned/inactive licences worth a reclaim
 	RenewalDays             int     // RENEWAL_DAYS, default 30
 
+	// ExcludedSKUs add part numbers to the excluded products (SPEC §2),
+	// EXCLUDED_SKUS="SKU,SKU"; IncludedSKUs take them off, INCLUDED_SKUS.
+	ExcludedSKUs []string
+	IncludedSKUs []string
+	// RetiredWorkloads are reported per workload but out of every overall
+	// figure (SPEC §2 workload): RETIRED_WORKLOADS="skype" (the default);
+	// "none" retires none.
+	RetiredWorkloads []string
+
 	// SKUMonthlyPrices prices a licence per month, for waste in money.
 	// SKU_MONTHLY_PRICES="SPE_E3=36.00,O365_BUSINESS_PREMIUM=12.50".
 	SKUMonthlyPrices map[string]float64
@@ -122,6 +131,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			*f.dst = v
 		}
 	}
+	c.ExcludedSKUs = skuList(getenv("EXCLUDED_SKUS"))
+	c.IncludedSKUs = skuList(getenv("INCLUDED_SKUS"))
+	c.RetiredWorkloads = []string{"skype"}
+	if s := strings.TrimSpace(getenv("RETIRED_WORKLOADS")); strings.EqualFold(s, "none") {
+		c.RetiredWorkloads = []string{}
+	} else if s != "" {
+		c.RetiredWorkloads = skuList(s)
+	}
 	if s := getenv("CURRENCY"); s != "" {
 		c.Currency = s
 	}
@@ -149,4 +166,15 @@ func ParsePrices(s string) (map[string]float64, error) {
 		out[strings.ToUpper(strings.TrimSpace(sku))] = v
 	}
 	return out, nil
+}
+
+// skuList reads "SKU,SKU" (white space around names ignored).
+func skuList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

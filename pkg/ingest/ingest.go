@@ -84,6 +84,10 @@ type Config struct {
 	UpsellDeploymentPercent, UpsellUsagePercent float64
 	// ProductName names SKUs no subscription names (may be nil).
 	ProductName func(sku string) string
+	// Exclusions decide the excluded products; nil is SPEC §2's defaults.
+	Exclusions *license.Exclusions
+	// RetiredWorkloads: nil is license.DefaultRetiredWorkloads.
+	RetiredWorkloads []license.Workload
 	// Logger receives what goes wrong after a commit (a failed sweep);
 	// nil is slog.Default().
 	Logger *slog.Logger
@@ -251,26 +255,47 @@ var errUnchanged = errors.New("unchanged")
 
 // try is steps 2–6 once. It returns the new version, or the current one
 // with errUnchanged.
+//
+// With p nil it recomputes: no new document, the kept ones (SOURCE# items
+// and the current users) computed again under today's rules.
 func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error) {
-	t, id, doc := req.Tenant, req.CustomerID, p.doc
-	kind := string(doc.Kind)
+	t, id := req.Tenant, req.CustomerID
 	st, err := s.store.LoadState(ctx, t, id)
 	if err != nil {
 		return 0, err
 	}
-	if cur, ok := st.Sources[kind]; ok && cur.SHA256 == p.hash {
-		return st.Version(), errUnchanged
+	var record store.SourceRecord
+	doc := &source.Document{}
+	if p != nil {
+		doc = p.doc
+		if cur, ok := st.Sources[string(doc.Kind)]; ok && cur.SHA256 == p.hash {
+			return st.Version(), errUnchanged
+		}
+		record = store.SourceRecord{
+			Kind: string(doc.Kind), SHA256: p.hash, AcceptedAt: req.Now, ReportDate: doc.ReportDate,
+			Rows: doc.Rows, Users: doc.Users,
+			HasSubscriptions: doc.HasSubscriptions, HasUsers: doc.HasUsers,
+			Subscriptions: doc.Subscriptions, Support: doc.Support, Copilot: doc.Copilot,
+		}
+		if err := checkFreshCopilot(st, doc); err != nil {
+			return 0, err
+		}
+	} else {
+		if st.Figures == nil {
+			return 0, store.ErrNotFound
+		}
+		// The commit rewrites one SOURCE# item: the users' own, as it is.
+		rec, ok := st.Sources[st.Figures.UsersKind]
+		if !ok {
+			for _, r := range st.Sources {
+				if rec.Kind == "" || r.Kind < rec.Kind {
+					rec = r
+				}
+			}
+		}
+		record = rec
 	}
-
-	record := store.SourceRecord{
-		Kind: kind, SHA256: p.hash, AcceptedAt: req.Now, ReportDate: doc.ReportDate,
-		Rows: doc.Rows, Users: doc.Users,
-		HasSubscriptions: doc.HasSubscriptions, HasUsers: doc.HasUsers,
-		Subscriptions: doc.Subscriptions, Support: doc.Support, Copilot: doc.Copilot,
-	}
-	if err := checkFreshCopilot(st, doc); err != nil {
-		return 0, err
-	}
+	kind := record.Kind
 	// Users (step 3).
 	var (
 		users     []license.User
@@ -305,15 +330,20 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 		PartnerCenter:  subscriptionSet(sources, source.KindPartnerCenterSubs),
 	})
 
+	knownProduct := resolveProducts(users, subs)
+
 	// Compute (step 5).
 	var result license.Result
 	_ = observe.Step(ctx, observe.StepCompute, func(context.Context) error {
 		result = license.Compute(license.Input{
-			Customer:      s.customer(id, doc, current),
-			ReportDate:    reportDate(req.Now, usersKind, sources, current),
-			Subscriptions: subs,
-			Users:         users,
-			ProductName:   s.cfg.ProductName,
+			Customer:         s.customer(id, doc, current),
+			ReportDate:       reportDate(req.Now, usersKind, sources, current),
+			Subscriptions:    subs,
+			Users:            users,
+			ProductName:      s.cfg.ProductName,
+			KnownProduct:     knownProduct,
+			Exclusions:       s.cfg.Exclusions,
+			RetiredWorkloads: s.cfg.RetiredWorkloads,
 		})
 		result.Figures.Copilot = copilotFigures(sources, subs, users)
 		return nil

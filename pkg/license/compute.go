@@ -14,6 +14,17 @@ type Input struct {
 	Users         []User
 	// ProductName names a SKU that no subscription names (may be nil).
 	ProductName func(sku string) string
+	// KnownProduct reports whether a SKU that no subscription has is a
+	// product the catalogue knows; one it does not know is flagged
+	// UnknownProduct (SPEC §2 product). Nil: every SKU is known.
+	KnownProduct func(sku string) bool
+	// Exclusions decide the excluded products (SPEC §2); nil is the
+	// defaults.
+	Exclusions *Exclusions
+	// RetiredWorkloads are reported per workload but kept out of overall
+	// figures and of "inactive licensed user"; nil is
+	// DefaultRetiredWorkloads, an empty non-nil slice retires none.
+	RetiredWorkloads []Workload
 }
 
 // Result is the customer's figures plus, per user (same index as Input.Users),
@@ -48,7 +59,7 @@ func Compute(in Input) Result {
 	d := in.ReportDate
 	users := in.Users
 
-	skus := skuTable{index: make(map[string]int32)}
+	skus := skuTable{index: make(map[string]int32), exclusions: in.Exclusions, reportDate: d}
 	for _, s := range in.Subscriptions {
 		skus.addSubscription(s)
 	}
@@ -63,6 +74,9 @@ func Compute(in Input) Result {
 	}
 	holdings := make([]holding, 0, holdingCount)
 	trialOnly := make([]bool, len(users))
+	// holdsLicence: the user holds a licence that is no excluded product
+	// (one who holds only excluded products holds no licence, SPEC §2).
+	holdsLicense := make([]bool, len(users))
 	columns := workloadColumns{raw: make(map[Workload]int)}
 	for ui := range users {
 		u := &users[ui]
@@ -73,10 +87,18 @@ func Compute(in Input) Result {
 			continue
 		}
 		first := len(holdings)
-		onlyTrial := len(u.Licenses) > 0
-		for _, l := range u.Licenses {
+		onlyTrial, holds := true, false
+		for li, l := range u.Licenses {
 			si := skus.lookup(l.SKU)
-			if !skus.tallies[si].activeTrial {
+			x := &skus.tallies[si]
+			if x.excluded() {
+				if !heldBefore(u.Licenses[:li], l.SKU) {
+					x.assigned++
+				}
+				continue
+			}
+			holds = true
+			if !x.activeTrial {
 				onlyTrial = false
 			}
 			order := assignOrder(l.AssignedDate)
@@ -85,9 +107,10 @@ func Compute(in Input) Result {
 				continue
 			}
 			holdings = append(holdings, holding{sku: si, order: order, user: int32(ui)})
-			skus.tallies[si].assigned++
+			x.assigned++
 		}
-		trialOnly[ui] = onlyTrial
+		trialOnly[ui] = holds && onlyTrial
+		holdsLicense[ui] = holds
 	}
 
 	entitled := allocate(holdings, skus.tallies, users)
@@ -99,6 +122,16 @@ func Compute(in Input) Result {
 	// up to its own.
 	workloads := columns.finish()
 	nw := len(workloads)
+	retired := in.RetiredWorkloads
+	if retired == nil {
+		retired = DefaultRetiredWorkloads
+	}
+	isRetired := make([]bool, nw)
+	for c, w := range workloads {
+		for _, r := range retired {
+			isRetired[c] = isRetired[c] || NormalizeWorkload(string(r)) == w
+		}
+	}
 	nested := nestWindows(d, Windows)
 	nb := len(nested.days)
 	buckets := make([]WorkloadFigures, nb*nw)
@@ -130,10 +163,14 @@ func Compute(in Input) Result {
 			if b == nb {
 				continue
 			}
-			newest = max(newest, last[c])
+			if !isRetired[c] {
+				// Activity in a retired workload does not make a user
+				// active: it is out of "inactive licensed user".
+				newest = max(newest, last[c])
+			}
 			cause := causeCounted
 			if !counted {
-				cause = uncountedCause(u, licensed[c], userEntitled, trialOnly[ui])
+				cause = uncountedCause(u.Deleted || !holdsLicense[ui], licensed[c], userEntitled, trialOnly[ui])
 			}
 			f := &buckets[b*nw+c]
 			f.Active++
@@ -150,7 +187,8 @@ func Compute(in Input) Result {
 	figures := Figures{
 		Customer:   in.Customer,
 		ReportDate: d,
-		Products:   skus.products(in.ProductName),
+		Products:   skus.products(in.ProductName, in.KnownProduct),
+		Excluded:   skus.excludedProducts(in.ProductName),
 		Windows:    make([]WindowFigures, len(Windows)),
 	}
 	counters := make([]WorkloadFigures, nb*nw)
@@ -167,6 +205,7 @@ func Compute(in Input) Result {
 		for c := range row {
 			row[c].Workload = workloads[c]
 			row[c].Entitlements = entitlements[c]
+			row[c].Retired = isRetired[c]
 		}
 		figures.Windows[wi] = WindowFigures{Days: nested.days[b], Workloads: row, InactiveLicensedUsers: entitledUsers - activeSoFar}
 	}
@@ -219,11 +258,12 @@ const (
 )
 
 // uncountedCause classifies activity outside the counted entitlements,
-// first match wins (docs/definitions.md#figures). It does not depend on the window, so it is
+// first match wins (docs/definitions.md#figures); former is a deleted user or one holding no
+// licence (excluded products do not count as licences). It does not depend on the window, so it is
 // decided once per user and workload.
-func uncountedCause(u *User, licensedForWorkload, entitled, trialOnly bool) activityCause {
+func uncountedCause(former, licensedForWorkload, entitled, trialOnly bool) activityCause {
 	switch {
-	case u.Deleted || len(u.Licenses) == 0:
+	case former:
 		return causeFormerLicensee
 	case !licensedForWorkload:
 		return causeUnlicensed
@@ -346,15 +386,24 @@ type skuTally struct {
 	name        string
 	sold        ChannelCounts
 	counted     bool
+	subscribed  bool // some subscription has the SKU
 	activeTrial bool // has an active trial subscription (the "trial" cause)
 	assigned    int
 	renewals    []Renewal
+	company     bool           // a subscription marks it appliesTo Company
+	active      int            // Σ quantity of active subscriptions, trials included
+	reason      ExcludedReason // decided once every subscription is seen
 }
+
+// excluded reports whether the SKU is an excluded product.
+func (x *skuTally) excluded() bool { return x.reason != "" }
 
 // skuTable indexes SKUs once, so that per-user work compares small integers.
 type skuTable struct {
-	index   map[string]int32
-	tallies []skuTally
+	index      map[string]int32
+	tallies    []skuTally
+	exclusions *Exclusions
+	reportDate Date
 }
 
 func (t *skuTable) lookup(sku string) int32 {
@@ -363,46 +412,66 @@ func (t *skuTable) lookup(sku string) int32 {
 	}
 	i := int32(len(t.tallies))
 	t.index[sku] = i
-	t.tallies = append(t.tallies, skuTally{sku: sku})
+	t.tallies = append(t.tallies, skuTally{sku: sku, reason: t.exclusions.Reason(sku, false)})
 	return i
 }
 
 func (t *skuTable) addSubscription(s Subscription) {
 	x := &t.tallies[t.lookup(s.SKU)]
+	x.subscribed = true
+	if s.Company && !x.company {
+		x.company = true
+		x.reason = t.exclusions.Reason(s.SKU, true)
+	}
+	if s.Status == StatusActive {
+		x.active += s.Quantity
+	}
 	if x.name == "" {
 		x.name = s.Name
 	}
 	if s.Counted() {
-		x.counted = true
 		x.sold.Add(s.Channel, s.Quantity)
+		x.counted = x.sold.Total() > 0
 	}
 	if s.Status == StatusActive && s.Trial {
 		x.activeTrial = true
 	}
-	if s.RenewalDate != NoDate {
-		x.renewals = append(x.renewals, Renewal{SubscriptionID: s.ID, Date: s.RenewalDate, Quantity: s.Quantity, Status: s.Status})
+	if r, ok := RenewalOf(s, t.reportDate); ok {
+		x.renewals = append(x.renewals, r)
 	}
 }
 
 // products lists the SKUs sorted by SKU, naming those no subscription names
-// through productName when there is one.
-func (t *skuTable) products(productName func(string) string) []ProductFigures {
+// through productName when there is one, else by the SKU itself: every
+// product is named. A SKU held by users that no subscription has and known
+// says is not a product is flagged unknown.
+func (t *skuTable) products(productName func(string) string, known func(string) bool) []ProductFigures {
 	if len(t.tallies) == 0 {
 		return nil
 	}
-	out := make([]ProductFigures, len(t.tallies))
-	for i, x := range t.tallies {
+	out := make([]ProductFigures, 0, len(t.tallies))
+	for _, x := range t.tallies {
+		if x.excluded() {
+			continue
+		}
 		name := x.name
 		if name == "" && productName != nil {
 			name = productName(x.sku)
 		}
+		if name == "" {
+			name = x.sku
+		}
+		unknown := !x.subscribed && known != nil && !known(x.sku)
 		slices.SortStableFunc(x.renewals, func(a, b Renewal) int {
 			if c := cmp.Compare(a.Date, b.Date); c != 0 {
 				return c
 			}
 			return strings.Compare(a.SubscriptionID, b.SubscriptionID)
 		})
-		out[i] = ProductFigures{SKU: x.sku, Name: name, Sold: x.sold, Assigned: x.assigned, Counted: x.counted, Renewals: x.renewals}
+		out = append(out, ProductFigures{SKU: x.sku, Name: name, Sold: x.sold, Assigned: x.assigned, Counted: x.counted, Renewals: x.renewals, UnknownProduct: unknown})
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	slices.SortFunc(out, func(a, b ProductFigures) int { return strings.Compare(a.SKU, b.SKU) })
 	return out
@@ -464,4 +533,35 @@ func (c *workloadColumns) of(w Workload) int {
 		return i
 	}
 	return -1
+}
+
+// excludedProducts lists the excluded SKUs sorted by SKU, nil when none.
+func (t *skuTable) excludedProducts(productName func(string) string) []ExcludedProduct {
+	var out []ExcludedProduct
+	for _, x := range t.tallies {
+		if !x.excluded() {
+			continue
+		}
+		name := x.name
+		if name == "" && productName != nil {
+			name = productName(x.sku)
+		}
+		if name == "" {
+			name = x.sku
+		}
+		out = append(out, ExcludedProduct{SKU: x.sku, Name: name, Quantity: x.active, Assigned: x.assigned, Reason: x.reason})
+	}
+	slices.SortFunc(out, func(a, b ExcludedProduct) int { return strings.Compare(a.SKU, b.SKU) })
+	return out
+}
+
+// heldBefore reports whether sku is among ls: a user listing a SKU twice
+// holds it once.
+func heldBefore(ls []License, sku string) bool {
+	for _, l := range ls {
+		if l.SKU == sku {
+			return true
+		}
+	}
+	return false
 }

@@ -210,7 +210,7 @@ func TestComputeSpecExample(t *testing.T) {
 	}
 	e3 := productOf(t, f, "SPE_E3")
 	wantE3 := ProductFigures{SKU: "SPE_E3", Name: "Microsoft 365 E3", Sold: ChannelCounts{Own: 10}, Assigned: 12, Counted: true,
-		Renewals: []Renewal{{SubscriptionID: "s1", Date: mustParseDate("2027-01-31"), Quantity: 10, Status: StatusActive}}}
+		Renewals: []Renewal{{SubscriptionID: "s1", Kind: RenewalRenews, Date: mustParseDate("2027-01-31"), Quantity: 10, Status: StatusActive}}}
 	if !reflect.DeepEqual(e3, wantE3) {
 		t.Errorf("SPE_E3 = %+v, want %+v", e3, wantE3)
 	}
@@ -226,7 +226,7 @@ func TestComputeSpecExample(t *testing.T) {
 		{Workload: SharePoint, Entitlements: 14, Active: 8, CountedActive: 8},
 		{Workload: Teams, Entitlements: 14, Active: 5, CountedActive: 5},
 		{Workload: Yammer, Entitlements: 2, Active: 3, Uncounted: Uncounted{Unlicensed: 3}},
-		{Workload: Skype},
+		{Workload: Skype, Retired: true},
 	}
 	w28, _ := f.Window(28)
 	if !reflect.DeepEqual(w28.Workloads, want) {
@@ -696,6 +696,9 @@ func TestComputeProductsNamesAndRenewals(t *testing.T) {
 			newUser("u", holdsSKU("VISIO", NoDate), holdsSKU("UNNAMED", NoDate)),
 			newUser("gone", isDeleted, holdsSKU("GHOST", NoDate)),
 		},
+		// UNNAMED is no product the catalogue knows: named by its SKU and
+		// flagged; VISIO is known (named by the catalogue), EMS is subscribed.
+		KnownProduct: func(sku string) bool { return sku != "UNNAMED" },
 		ProductName: func(sku string) string {
 			if sku == "UNNAMED" {
 				return ""
@@ -706,11 +709,11 @@ func TestComputeProductsNamesAndRenewals(t *testing.T) {
 	want := []ProductFigures{
 		{SKU: "EMS", Name: "catalog EMS", Sold: ChannelCounts{Own: 1}, Counted: true},
 		{SKU: "SPE_E3", Name: "Microsoft 365 E3", Sold: ChannelCounts{Own: 5}, Counted: true, Renewals: []Renewal{
-			{SubscriptionID: "c", Date: mustParseDate("2027-01-31"), Quantity: 2, Status: StatusCancelled},
-			{SubscriptionID: "a", Date: mustParseDate("2027-03-01"), Quantity: 3, Status: StatusGrace},
-			{SubscriptionID: "b", Date: mustParseDate("2027-03-01"), Quantity: 5, Status: StatusActive},
+			// c is cancelled: never a renewal (SPEC §2).
+			{SubscriptionID: "a", Kind: RenewalLapses, Date: mustParseDate("2027-03-01"), Quantity: 3, Status: StatusGrace},
+			{SubscriptionID: "b", Kind: RenewalRenews, Date: mustParseDate("2027-03-01"), Quantity: 5, Status: StatusActive},
 		}},
-		{SKU: "UNNAMED", Assigned: 1},
+		{SKU: "UNNAMED", Name: "UNNAMED", Assigned: 1, UnknownProduct: true},
 		{SKU: "VISIO", Name: "catalog VISIO", Assigned: 1},
 	}
 	if !reflect.DeepEqual(r.Figures.Products, want) {
@@ -732,6 +735,7 @@ func TestComputeEmpty(t *testing.T) {
 		want := make([]WorkloadFigures, len(StandardWorkloads))
 		for i, s := range StandardWorkloads {
 			want[i].Workload = s
+			want[i].Retired = s == Skype
 		}
 		if !reflect.DeepEqual(w.Workloads, want) || w.InactiveLicensedUsers != 0 {
 			t.Errorf("%d days: %+v, want the standard workloads at zero", w.Days, w)

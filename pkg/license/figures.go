@@ -16,6 +16,9 @@ type Figures struct {
 	// Copilot are the Copilot adoption counts (SPEC §11), nil for a
 	// customer without Copilot seats or report.
 	Copilot *CopilotFigures `json:"copilot,omitempty"`
+	// Excluded lists the excluded products apart, sorted by SKU: they are
+	// in no other figure (SPEC §2 excluded product).
+	Excluded []ExcludedProduct `json:"excluded,omitempty"`
 }
 
 // ChannelCounts is a quantity split by channel.
@@ -48,12 +51,54 @@ func (c ChannelCounts) Plus(o ChannelCounts) ChannelCounts {
 // Total is the sum over channels.
 func (c ChannelCounts) Total() int { return c.Own + c.Partner + c.Direct + c.Unknown }
 
-// Renewal is a subscription's next renewal or lifecycle date.
+// RenewalKind says what happens to a subscription on its renewal date.
+type RenewalKind string
+
+// The kinds of SPEC §2 renewal.
+const (
+	RenewalRenews    RenewalKind = "renews"    // active, auto-renew on or unknown
+	RenewalLapses    RenewalKind = "lapses"    // auto-renew off, or grace/disabled capacity ending
+	RenewalTrialEnds RenewalKind = "trialEnds" // a trial's end
+)
+
+// Renewal is a subscription's next renewal or lifecycle date on or after
+// the report date.
 type Renewal struct {
-	SubscriptionID string `json:"subscriptionId"`
-	Date           Date   `json:"date"`
-	Quantity       int    `json:"quantity"`
-	Status         Status `json:"status"`
+	SubscriptionID   string      `json:"subscriptionId"`
+	Kind             RenewalKind `json:"kind"`
+	Date             Date        `json:"date"`
+	Quantity         int         `json:"quantity"`
+	Status           Status      `json:"status"`
+	AutoRenew        *bool       `json:"autoRenew,omitempty"`
+	TermDuration     string      `json:"termDuration,omitempty"`
+	BillingCycle     string      `json:"billingCycle,omitempty"`
+	CancellableUntil Date        `json:"cancellableUntil,omitempty"`
+}
+
+// RenewalOf is s's renewal as of report date d (SPEC §2 renewal), and
+// whether it has one: a trial's end is trialEnds; an active subscription
+// renews unless auto-renew is off (then it lapses); grace and disabled
+// capacity lapses. Expired, cancelled, deleted, suspended and pending
+// subscriptions, and dates before d, have none.
+func RenewalOf(s Subscription, d Date) (Renewal, bool) {
+	if s.RenewalDate == NoDate || s.RenewalDate < d || s.Pending {
+		return Renewal{}, false
+	}
+	var kind RenewalKind
+	switch {
+	case s.Status != StatusActive && s.Status != StatusGrace && s.Status != StatusDisabled:
+		return Renewal{}, false
+	case s.Trial:
+		kind = RenewalTrialEnds
+	case s.Status == StatusActive && (s.AutoRenew == nil || *s.AutoRenew):
+		kind = RenewalRenews
+	default:
+		kind = RenewalLapses
+	}
+	return Renewal{
+		SubscriptionID: s.ID, Kind: kind, Date: s.RenewalDate, Quantity: s.Quantity, Status: s.Status,
+		AutoRenew: s.AutoRenew, TermDuration: s.TermDuration, BillingCycle: s.BillingCycle, CancellableUntil: s.CancellableUntil,
+	}, true
 }
 
 // ProductFigures are the deployment counts of one SKU.
@@ -64,13 +109,20 @@ type ProductFigures struct {
 	Sold ChannelCounts `json:"sold"`
 	// Assigned is the number of non-deleted users holding the SKU.
 	Assigned int `json:"assigned"`
-	// Counted reports whether the SKU has counted subscriptions; only those
-	// SKUs enter the overall deployment figure.
+	// Counted reports whether the SKU's counted quantity (Sold) is above
+	// 0; only those SKUs enter the overall deployment figure (SPEC §2
+	// deployment %: a subscribedSkus total that Partner Center's trial was
+	// carved out of down to 0 stays out).
 	Counted  bool      `json:"counted"`
 	Renewals []Renewal `json:"renewals,omitempty"`
+	// UnknownProduct: users hold it under a name neither the catalogue nor
+	// the customer's own SKUs know (SPEC §2 product); SKU and Name are the
+	// name as the source gave it.
+	UnknownProduct bool `json:"unknownProduct,omitempty"`
 }
 
-// Unassigned is sold capacity not assigned to anyone.
+// Unassigned is sold capacity not assigned to anyone: max(0, sold −
+// assigned), so an over-assigned SKU never offsets another (SPEC §2).
 func (p ProductFigures) Unassigned() int { return max(0, p.Sold.Total()-p.Assigned) }
 
 // Uncounted is active use outside the counted entitlements, by cause
@@ -104,6 +156,10 @@ type WorkloadFigures struct {
 	CountedActive int `json:"countedActive"`
 	// Uncounted: Active − CountedActive, by cause.
 	Uncounted Uncounted `json:"uncounted"`
+	// Retired: a retired workload (RETIRED_WORKLOADS), reported here and in
+	// the analytics rows but out of overall usage, bands, ranked lists,
+	// recommendations and inactive licensed users (SPEC §2 workload).
+	Retired bool `json:"retired,omitempty"`
 }
 
 // WindowFigures are the usage counts for one activity window.
@@ -119,10 +175,14 @@ type WindowFigures struct {
 type Deployment struct {
 	Sold     ChannelCounts `json:"sold"`     // over counted SKUs
 	Assigned int           `json:"assigned"` // over counted SKUs
+	// Unassigned is Σ of the counted SKUs' Unassigned: the one overall
+	// unassigned figure of insights, portfolio, recommendations and
+	// exports. A portfolio sums its customers' (never Sold − Assigned).
+	Unassigned int `json:"unassigned"`
 }
 
-// Deployment sums sold and assigned over the SKUs that have counted
-// subscriptions (docs/definitions.md#figures: trial-only or lapsed SKUs stay out).
+// Deployment sums sold, assigned and unassigned over the SKUs whose sold
+// is above 0 (docs/definitions.md#figures: trial-only or lapsed SKUs stay out).
 func (f *Figures) Deployment() Deployment {
 	var d Deployment
 	for _, p := range f.Products {
@@ -131,6 +191,7 @@ func (f *Figures) Deployment() Deployment {
 		}
 		d.Sold = d.Sold.Plus(p.Sold)
 		d.Assigned += p.Assigned
+		d.Unassigned += p.Unassigned()
 	}
 	return d
 }
@@ -152,10 +213,13 @@ type Usage struct {
 	CountedActive int
 }
 
-// Usage sums the window's workloads.
+// Usage sums the window's workloads, retired workloads left out.
 func (w WindowFigures) Usage() Usage {
 	var u Usage
 	for _, x := range w.Workloads {
+		if x.Retired {
+			continue
+		}
 		u.Entitlements += x.Entitlements
 		u.Active += x.Active
 		u.CountedActive += x.CountedActive

@@ -131,6 +131,20 @@ type Subscription struct {
 	// RenewalDate is the renewal or next lifecycle date, NoDate when no
 	// source gives one.
 	RenewalDate Date `json:"renewalDate,omitempty"`
+	// AutoRenew, TermDuration (ISO 8601, e.g. P1Y), BillingCycle and
+	// CancellableUntil are what Partner Center says of the renewal; nil,
+	// "" and NoDate when no source gives them.
+	AutoRenew        *bool  `json:"autoRenew,omitempty"`
+	TermDuration     string `json:"termDuration,omitempty"`
+	BillingCycle     string `json:"billingCycle,omitempty"`
+	CancellableUntil Date   `json:"cancellableUntil,omitempty"`
+	// Pending: Partner Center's order is not yet provisioned; its dates are
+	// not renewals (SPEC §2 renewal).
+	Pending bool `json:"pending,omitempty"`
+	// Company: Graph's subscribedSkus marks the SKU appliesTo "Company", a
+	// tenant-level capacity rather than a per-user licence, which makes it
+	// an excluded product (SPEC §2).
+	Company bool `json:"company,omitempty"`
 }
 
 // Counted reports whether the subscription's capacity is counted as sold:
@@ -153,6 +167,25 @@ const (
 // StandardWorkloads are always reported, in this order; further workloads a
 // source reports follow in name order.
 var StandardWorkloads = []Workload{Exchange, SharePoint, Teams, Yammer, Skype}
+
+// DefaultRetiredWorkloads are the workloads reported but kept out of every
+// overall figure (SPEC §2 workload): Microsoft retired Skype for Business
+// Online on 2021-07-31, yet suites still report its licence flag, which
+// would make a fifth of all entitlements with no activity.
+var DefaultRetiredWorkloads = []Workload{Skype}
+
+// WorkloadsOf normalises names into Workloads (nil stays nil, so the
+// default applies; an empty list stays empty).
+func WorkloadsOf(names []string) []Workload {
+	if names == nil {
+		return nil
+	}
+	out := make([]Workload, 0, len(names))
+	for _, n := range names {
+		out = append(out, NormalizeWorkload(n))
+	}
+	return out
+}
 
 // NormalizeWorkload maps a source's workload name to the Workload it counts
 // towards: "onedrive" merges into SharePoint, names are lower-cased.

@@ -20,6 +20,8 @@ func (dst *Portfolio) Merge(src *Portfolio) {
 	dst.Bands = dst.Bands.Plus(src.Bands)
 	dst.Deployed.Sold = dst.Deployed.Sold.Plus(src.Deployed.Sold)
 	dst.Deployed.Assigned += src.Deployed.Assigned
+	dst.Deployed.Unassigned += src.Deployed.Unassigned
+	dst.Excluded = SumExcluded(dst.Excluded, src.Excluded, +1)
 	for i, x := range src.Products {
 		j, found := slices.BinarySearchFunc(dst.Products, x.SKU, func(p ProductFigures, sku string) int {
 			return strings.Compare(p.SKU, sku)
@@ -62,6 +64,7 @@ func (dst *Portfolio) Merge(src *Portfolio) {
 			y.Active += x.Active
 			y.CountedActive += x.CountedActive
 			y.Uncounted = y.Uncounted.Plus(x.Uncounted)
+			y.Retired = y.Retired || x.Retired
 		}
 	}
 }

@@ -125,6 +125,9 @@ type Portfolio struct {
 	// Copilot sums the customers' Copilot figures (SPEC §11), nil while no
 	// customer has any.
 	Copilot *CopilotSums `json:"copilot,omitempty"`
+	// Excluded are the customers' excluded products summed per SKU (see
+	// SumExcluded).
+	Excluded []ExcludedProduct `json:"excluded,omitempty"`
 }
 
 // Add adds one customer.
@@ -165,16 +168,19 @@ func (p *Portfolio) apply(f *Figures, sign int) {
 	d := f.Deployment()
 	p.Deployed.Sold = p.Deployed.Sold.Plus(scaleChannels(d.Sold, sign))
 	p.Deployed.Assigned += sign * d.Assigned
+	p.Deployed.Unassigned += sign * d.Unassigned
 
 	for _, x := range f.Products {
 		i := p.product(x.SKU, x.Name)
 		q := &p.Products[i]
+		q.UnknownProduct = q.UnknownProduct || x.UnknownProduct
 		q.Sold = q.Sold.Plus(scaleChannels(x.Sold, sign))
 		q.Assigned += sign * x.Assigned
 		if x.Counted {
 			p.CountedCustomers[i] += sign
 		}
 	}
+	p.Excluded = SumExcluded(p.Excluded, f.Excluded, sign)
 	for _, x := range f.Windows {
 		w := &p.Windows[p.window(x.Days)]
 		w.InactiveLicensedUsers += sign * x.InactiveLicensedUsers
@@ -225,6 +231,7 @@ func workloadIndex(list *[]WorkloadFigures, w Workload) int {
 }
 
 func addWorkload(dst *WorkloadFigures, x WorkloadFigures, sign int) {
+	dst.Retired = dst.Retired || x.Retired
 	dst.Entitlements += sign * x.Entitlements
 	dst.Active += sign * x.Active
 	dst.CountedActive += sign * x.CountedActive
@@ -319,4 +326,27 @@ func compareWorkloads(a, b Workload) int {
 		return 1
 	}
 	return strings.Compare(string(a), string(b))
+}
+
+// SumExcluded adds src's excluded products multiplied by sign (+1 or −1) to
+// dst, per SKU, sorted by SKU. An entry whose quantity and assigned both
+// come to 0 is dropped, so that subtracting a customer undoes adding it.
+// The name and reason are the first met (customers name a SKU alike; the
+// reason may differ per customer, e.g. company for one and free for
+// another, and the first one stands for the portfolio).
+func SumExcluded(dst, src []ExcludedProduct, sign int) []ExcludedProduct {
+	for _, x := range src {
+		i, found := slices.BinarySearchFunc(dst, x.SKU, func(e ExcludedProduct, sku string) int {
+			return strings.Compare(e.SKU, sku)
+		})
+		if !found {
+			dst = slices.Insert(dst, i, ExcludedProduct{SKU: x.SKU, Name: x.Name, Reason: x.Reason})
+		}
+		dst[i].Quantity += sign * x.Quantity
+		dst[i].Assigned += sign * x.Assigned
+		if dst[i].Quantity == 0 && dst[i].Assigned == 0 {
+			dst = slices.Delete(dst, i, i+1)
+		}
+	}
+	return nilIfEmpty(dst)
 }

@@ -76,7 +76,8 @@ func TestFiguresBand(t *testing.T) {
 //
 // Portfolio: 2 customers, 1 medium, 1 high. Deployed = A (10 own, 8) + B
 // (4 direct + 2 partner, 4 + 1) = sold {own 10, partner 2, direct 4},
-// assigned 13 — SPE_E5's 5 trial assignments stay out.
+// assigned 13 — SPE_E5's 5 trial assignments stay out. Unassigned is the
+// sum of the customers' own: A 10 − 8 = 2, B SPE_E3 0 + EMS 2 − 1 = 1 → 3.
 // Products: EMS {partner 2, 1}, SPE_E3 {own 10, direct 4, 12}, SPE_E5 {0, 5,
 // not counted}. 28-day exchange: 13 entitlements, 11 active, 9 counted,
 // formerLicensee 1, trial 1; office 1/1 after the standard workloads;
@@ -111,7 +112,7 @@ func TestPortfolioAddByHand(t *testing.T) {
 	if p.Customers != 2 || p.Bands != (BandCounts{Medium: 1, High: 1}) {
 		t.Errorf("customers %d, bands %+v, want 2 and 1 medium 1 high", p.Customers, p.Bands)
 	}
-	if want := (Deployment{Sold: ChannelCounts{Own: 10, Partner: 2, Direct: 4}, Assigned: 13}); p.Deployment() != want {
+	if want := (Deployment{Sold: ChannelCounts{Own: 10, Partner: 2, Direct: 4}, Assigned: 13, Unassigned: 3}); p.Deployment() != want {
 		t.Errorf("deployment %+v, want %+v", p.Deployment(), want)
 	}
 	wantProducts := []ProductFigures{

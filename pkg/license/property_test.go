@@ -91,7 +91,7 @@ func referenceCompute(in Input) Result {
 			x.name = s.Name
 		}
 		if s.Status == StatusActive && !s.Trial {
-			x.counted = true
+			x.counted = x.counted || s.Quantity > 0 // SPEC §2: sold above 0
 			switch s.Channel {
 			case ChannelOwn:
 				x.sold.Own += s.Quantity
@@ -106,8 +106,8 @@ func referenceCompute(in Input) Result {
 		if s.Status == StatusActive && s.Trial {
 			x.activeTrial = true
 		}
-		if s.RenewalDate != NoDate {
-			x.renewals = append(x.renewals, Renewal{s.ID, s.RenewalDate, s.Quantity, s.Status})
+		if r, ok := RenewalOf(s, in.ReportDate); ok {
+			x.renewals = append(x.renewals, r)
 		}
 	}
 	for i, u := range in.Users {
@@ -154,6 +154,9 @@ func referenceCompute(in Input) Result {
 		p := ProductFigures{SKU: name, Name: x.name, Sold: x.sold, Assigned: len(x.holders), Counted: x.counted}
 		if p.Name == "" && in.ProductName != nil {
 			p.Name = in.ProductName(name)
+		}
+		if p.Name == "" { // every product is named (SPEC §2 product)
+			p.Name = name
 		}
 		if len(x.renewals) > 0 {
 			p.Renewals = x.renewals
@@ -208,7 +211,7 @@ func referenceCompute(in Input) Result {
 	for _, n := range Windows {
 		win := WindowFigures{Days: n}
 		for _, w := range workloads {
-			x := WorkloadFigures{Workload: w}
+			x := WorkloadFigures{Workload: w, Retired: w == Skype} // the default retired workload
 			for i, u := range in.Users {
 				use := merged[i][w]
 				isEntitlement := !u.Deleted && use.Licensed && entitled[i]
@@ -239,8 +242,8 @@ func referenceCompute(in Input) Result {
 				continue
 			}
 			activeSomewhere := false
-			for _, use := range merged[i] {
-				if use.LastActivity != NoDate && use.LastActivity > in.ReportDate.AddDays(-n) {
+			for w, use := range merged[i] {
+				if w != Skype && use.LastActivity != NoDate && use.LastActivity > in.ReportDate.AddDays(-n) {
 					activeSomewhere = true
 				}
 			}
@@ -357,6 +360,7 @@ func TestPortfolioIsSumOfCustomers(t *testing.T) {
 			d := f.Deployment()
 			deployed.Sold = deployed.Sold.Plus(d.Sold)
 			deployed.Assigned += d.Assigned
+			deployed.Unassigned += d.Unassigned
 			for _, x := range f.Products {
 				s := products[x.SKU]
 				s.sold = s.sold.Plus(x.Sold)
@@ -376,6 +380,7 @@ func TestPortfolioIsSumOfCustomers(t *testing.T) {
 					s.Active += x.Active
 					s.CountedActive += x.CountedActive
 					s.Uncounted = s.Uncounted.Plus(x.Uncounted)
+					s.Retired = s.Retired || x.Retired
 					workloads[k] = s
 				}
 			}

@@ -200,6 +200,9 @@ func (r *recommender) lowAdoption() []Recommendation {
 	}
 	var lows []low
 	for _, x := range r.window.Workloads {
+		if x.Retired {
+			continue // never "train them on Skype for Business"
+		}
 		if p := Percent(x.Active, x.Entitlements); p != nil && *p < r.th.LowUsagePercent {
 			lows = append(lows, low{x.Workload, *p})
 		}
@@ -251,7 +254,7 @@ func (r *recommender) lowDeployment() []Recommendation {
 			"thresholdPercent":  r.th.LowDeploymentPercent,
 			"licensesSold":      sold,
 			"licensesAssigned":  assigned,
-			"unassigned":        max(0, sold-assigned),
+			"unassigned":        r.deployment.Unassigned,
 		},
 	})
 }
@@ -393,7 +396,7 @@ func (u Uncounted) DominantCause() (cause string, users int) {
 func (r *recommender) explainOver100() []Recommendation {
 	var out []Recommendation
 	for _, x := range r.window.Workloads {
-		if x.Active <= x.Entitlements {
+		if x.Retired || x.Active <= x.Entitlements {
 			continue
 		}
 		cause, n := x.Uncounted.DominantCause()
@@ -482,7 +485,9 @@ func (r *recommender) renewalDue() []Recommendation {
 			continue
 		}
 		for _, rn := range p.Renewals {
-			if rn.Date < d || rn.Date > d.AddDays(r.th.RenewalDays) || rn.Status == StatusDeleted || rn.Status == StatusExpired {
+			// Renewals are on or after d and of live subscriptions only
+			// (RenewalOf); a trial's end is no renewal to negotiate.
+			if rn.Date < d || rn.Date > d.AddDays(r.th.RenewalDays) || rn.Kind == RenewalTrialEnds || !live(rn.Status) {
 				continue
 			}
 			dues = append(dues, due{p, rn})
@@ -499,7 +504,7 @@ func (r *recommender) renewalDue() []Recommendation {
 		pd := Percent(x.p.Assigned, x.p.Sold.Total())
 		in := int(x.rn.Date - d)
 		verb := "renews"
-		if x.rn.Status != StatusActive {
+		if x.rn.Kind == RenewalLapses {
 			verb = "lapses"
 		}
 		when := "today"
@@ -681,4 +686,10 @@ func fmtJoinAnd(parts []string) string {
 		return parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// live reports whether a renewal's status can still renew or lapse: figures
+// stored before SPEC version 2 listed expired, cancelled and deleted ones.
+func live(s Status) bool {
+	return s == StatusActive || s == StatusGrace || s == StatusDisabled
 }

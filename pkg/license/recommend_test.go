@@ -242,22 +242,22 @@ func TestRecommend(t *testing.T) {
 			name: "renewals due at low deployment",
 			in: RecommendInput{Figures: fabrikam([]ProductFigures{
 				e3(10, 0, 4,
-					Renewal{"s4", recommendDate.AddDays(-10), 3, StatusActive},
-					Renewal{"s1", recommendDate.AddDays(11), 10, StatusActive},
-					Renewal{"s3", recommendDate.AddDays(5), 2, StatusCancelled},
-					Renewal{"s5", recommendDate.AddDays(2), 4, StatusExpired},
-					Renewal{"s6", recommendDate.AddDays(30), 1, StatusActive},
-					Renewal{"s7", recommendDate.AddDays(31), 1, StatusActive},
-					Renewal{"s2", recommendDate.AddDays(72), 10, StatusActive},
+					Renewal{SubscriptionID: "s4", Kind: RenewalRenews, Date: recommendDate.AddDays(-10), Quantity: 3, Status: StatusActive},
+					Renewal{SubscriptionID: "s1", Kind: RenewalRenews, Date: recommendDate.AddDays(11), Quantity: 10, Status: StatusActive},
+					Renewal{SubscriptionID: "s3", Kind: RenewalLapses, Date: recommendDate.AddDays(5), Quantity: 2, Status: StatusGrace},
+					Renewal{SubscriptionID: "s5", Kind: RenewalLapses, Date: recommendDate.AddDays(2), Quantity: 4, Status: StatusExpired},
+					Renewal{SubscriptionID: "s6", Kind: RenewalRenews, Date: recommendDate.AddDays(30), Quantity: 1, Status: StatusActive},
+					Renewal{SubscriptionID: "s7", Kind: RenewalRenews, Date: recommendDate.AddDays(31), Quantity: 1, Status: StatusActive},
+					Renewal{SubscriptionID: "s2", Kind: RenewalRenews, Date: recommendDate.AddDays(72), Quantity: 10, Status: StatusActive},
 				),
-				visio(5, 5, Renewal{"v1", recommendDate.AddDays(10), 5, StatusActive}),
+				visio(5, 5, Renewal{SubscriptionID: "v1", Kind: RenewalRenews, Date: recommendDate.AddDays(10), Quantity: 5, Status: StatusActive}),
 			}, window(28, 0, wl(Exchange, 20, 16))), Window: 28},
 			th: withThresholds(func(th *Thresholds) { th.MinReclaim = 10 }),
 			want: []wantRec{
 				{code: CodeLowDeployment, severity: SeverityWarning},
 				{CodeRenewalDue, SeverityWarning, Evidence{
 					"sku": "SPE_E3", "name": "Microsoft 365 E3", "subscriptionId": "s3", "renewalDate": "2026-11-25",
-					"daysUntilRenewal": 5, "quantity": 2, "status": "cancelled", "deploymentPercent": 40.0, "usagePercent": 80.0,
+					"daysUntilRenewal": 5, "quantity": 2, "status": "grace", "deploymentPercent": 40.0, "usagePercent": 80.0,
 					"windowDays": 28, "deploymentThresholdPercent": 70.0, "usageThresholdPercent": 50.0, "renewalWithinDaysThreshold": 30,
 				}, []string{"Fabrikam Inc's subscription for 2 × Microsoft 365 E3 lapses on 2026-11-25 (in 5 days)", "only 40.0% of the 10 Microsoft 365 E3 licences are assigned", "Before it lapses"}},
 				{code: CodeRenewalDue, severity: SeverityWarning, mentions: []string{"10 × Microsoft 365 E3 renews on 2026-12-01 (in 11 days)", "Before it renews"}},
@@ -269,7 +269,7 @@ func TestRecommend(t *testing.T) {
 			// when the SKU is fully assigned: usage 10/40 = 25.0 % < 50.
 			name: "renewal due at low usage",
 			in: RecommendInput{Figures: fabrikam([]ProductFigures{
-				visio(5, 5, Renewal{"v1", recommendDate, 5, StatusActive}),
+				visio(5, 5, Renewal{SubscriptionID: "v1", Kind: RenewalRenews, Date: recommendDate, Quantity: 5, Status: StatusActive}),
 			}, window(28, 0, wl(Exchange, 40, 10))), Window: 28},
 			th: defaultThresholds,
 			want: []wantRec{

@@ -429,15 +429,14 @@ func TestDirectorySubscriptionsCarryTheChannel(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339, v.CreatedDateTime); err != nil {
 				t.Errorf("%s: %s createdDateTime %q", c.ID, v.ID, v.CreatedDateTime)
 			}
-			// ownerTenantId gives the channel back.
+			// ownerTenantId alone gives the channel back (SPEC §3.4).
 			var channel license.Channel
 			switch {
 			case v.OwnerTenantID == nil:
-			case *v.OwnerTenantID == cfg.PartnerTenantID && v.OwnerType == "User":
-				channel = license.ChannelOwn
-			case *v.OwnerTenantID == c.TenantID && v.OwnerType == "Company":
 				channel = license.ChannelDirect
-			case *v.OwnerTenantID != "" && v.OwnerType == "User":
+			case *v.OwnerTenantID == cfg.PartnerTenantID:
+				channel = license.ChannelOwn
+			case *v.OwnerTenantID != "":
 				channel = license.ChannelPartner
 			}
 			if channel != want.Channel {

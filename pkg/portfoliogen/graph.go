@@ -199,8 +199,8 @@ func WriteSubscribedSkus(w io.Writer, cfg Config, c CustomerSpec) error {
 // directory/subscriptions response (companySubscription objects): one per
 // subscription with its skuId, status, totalLicenses, isTrial,
 // nextLifecycleDateTime and ownerTenantId — the partner's tenant for its own
-// sales, another partner's for theirs, and for a direct purchase the
-// customer's own tenant with ownerType "Company".
+// sales, another partner's for theirs (ownerType "Company"), and null for a
+// direct purchase.
 func WriteDirectorySubscriptions(w io.Writer, cfg Config, c CustomerSpec) error {
 	if cfg.ReportDate.IsZero() {
 		return errNoReportDate
@@ -226,7 +226,11 @@ func WriteDirectorySubscriptions(w io.Writer, cfg Config, c CustomerSpec) error 
 		b = append(b, `,"ownerId":`...)
 		b = appendJSONString(b, s.OwnerID)
 		b = append(b, `,"ownerTenantId":`...)
-		b = appendJSONString(b, s.OwnerTenant)
+		if s.OwnerTenant == "" {
+			b = append(b, `null`...)
+		} else {
+			b = appendJSONString(b, s.OwnerTenant)
+		}
 		b = append(b, `,"ownerType":`...)
 		b = appendJSONString(b, s.OwnerType)
 		b = append(b, `,"serviceStatus":[],"skuId":`...)

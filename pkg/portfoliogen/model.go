@@ -57,7 +57,7 @@ type subscription struct {
 	license.Subscription
 	product      int          // index into products
 	Created      license.Date // purchase date
-	OwnerTenant  string       // ownerTenantId in Graph: the seller's tenant, the customer's own for a direct purchase
+	OwnerTenant  string       // ownerTenantId in Graph: the reseller's tenant, "" (null) for a direct purchase
 	OwnerType    string       // ownerType in Graph: "Company" for a direct purchase
 	OwnerID      string       // the purchasing account's object id
 	OrderID      string
@@ -293,17 +293,19 @@ func (p *plan) addSub(r *rand.Rand, pi int, quantity int, ch license.Channel, tr
 		s.BillingCycle = []string{"monthly", "annual"}[pick(r, []float64{40, 60})]
 		s.AutoRenew = r.Float64() < 0.85
 	}
-	// Graph's ownerTenantId is the tenant that created the subscription:
-	// the partner's for a CSP sale, the customer's own, owned by the
-	// company, when it bought from Microsoft directly.
+	// Graph's ownerTenantId is the reseller's tenant: the partner's for
+	// its own CSP sale, another partner's for theirs (real tenants show
+	// those with ownerType "Company" as often as "User": ownerType decides
+	// nothing), and null for a purchase from Microsoft (SPEC §3.4).
 	s.OwnerType = "User"
 	switch ch {
 	case license.ChannelOwn:
 		s.OwnerTenant = p.cfg.PartnerTenant()
 	case license.ChannelPartner:
 		s.OwnerTenant = p.otherPartner
+		s.OwnerType = "Company"
 	default:
-		s.OwnerTenant = p.c.TenantID
+		s.OwnerTenant = ""
 		s.OwnerType = "Company"
 	}
 	p.subs = append(p.subs, s)

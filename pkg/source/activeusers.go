@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
@@ -168,6 +169,14 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 			}
 			return p.csvBroken(err, line)
 		}
+		if userRows == 0 && len(rec) == len(cols.names) && spreadsheetDate.MatchString(strings.TrimSpace(rec[cols.refresh])) {
+			// One message instead of a problem per date and boolean cell.
+			p.fail(Problem{Line: line, Column: colReportRefreshDate, Reason: fmt.Sprintf(
+				"reads %q, a date as a spreadsheet writes it: this file was re-saved by a spreadsheet such as Excel, which rewrites dates (11/22/2026 for 2026-11-22) and booleans (TRUE). "+
+					"Send the CSV exactly as Microsoft Graph wrote it: download the report again and upload it without opening and saving it in a spreadsheet",
+				strings.TrimSpace(rec[cols.refresh]))})
+			return nil
+		}
 		p.doc.Rows++
 		userRows++
 		u, probs := ar.row(cr, rec, line)
@@ -198,6 +207,10 @@ func (p *parser) csvBroken(err error, line int) error {
 	}
 	return nil
 }
+
+// spreadsheetDate is a date as Excel re-saves Graph's YYYY-MM-DD dates
+// (11/22/2026, 22.11.2026, 22-11-26).
+var spreadsheetDate = regexp.MustCompile(`^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}$`)
 
 // activeUserReader turns rows into users.
 type activeUserReader struct {
@@ -305,7 +318,11 @@ const maxNamePieces = 3
 // to its SKU part number. A product name may itself contain "+"
 // ("ENTERPRISE MOBILITY + SECURITY E3"), so adjacent pieces are joined back
 // whenever the joined name is one the catalogue knows, longest first.
-// Unknown names are kept as they are; a SKU listed twice counts once.
+// A name the catalogue knows becomes its part number — for a name two
+// products share (WINDOWS 10/11 ENTERPRISE E3), the preferred one, which
+// catalog.Resolver moves to its sibling when the customer holds that; a
+// name it does not know is kept as written, for the Resolver to match
+// against the customer's own SKUs. A SKU listed twice counts once.
 func productSKUs(field string) []string {
 	parts := strings.Split(field, "+")
 	var skus []string
@@ -317,11 +334,17 @@ func productSKUs(field string) []string {
 		}
 		skus = append(skus, sku)
 	}
+	named := func(name string) string {
+		if prod, ok := catalog.ByName(name); ok {
+			return prod.SKU
+		}
+		return strings.TrimSpace(name)
+	}
 	for i := 0; i < len(parts); {
 		matched := false
 		for j := min(len(parts), i+maxNamePieces); j > i+1; j-- {
-			if prod, ok := catalog.ByName(strings.Join(parts[i:j], "+")); ok {
-				add(prod.SKU)
+			if joined := strings.Join(parts[i:j], "+"); len(catalog.ByNameAll(joined)) > 0 {
+				add(named(joined))
 				i, matched = j, true
 				break
 			}
@@ -334,11 +357,7 @@ func productSKUs(field string) []string {
 		if name == "" {
 			continue
 		}
-		if prod, ok := catalog.ByName(name); ok {
-			add(prod.SKU)
-		} else {
-			add(name)
-		}
+		add(named(name))
 	}
 	return skus
 }

@@ -1,6 +1,10 @@
 package source
 
 import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -271,4 +275,86 @@ func TestProductSKUsManyPluses(t *testing.T) {
 	if len(got) != 1 || got[0] != "ENTERPRISEPACK" {
 		t.Fatalf("productSKUs = %q", got)
 	}
+}
+
+// SPEC §3: a report a spreadsheet re-saved (11/20/2026, TRUE) is refused
+// with one message that names the cause and asks for Graph's own file,
+// not with a problem per cell.
+func TestSpreadsheetResavedReport(t *testing.T) {
+	orig := string(readTestdata(t, "activeuserdetail.csv"))
+	resaved := regexp.MustCompile(`(\d{4})-(\d{2})-(\d{2})`).ReplaceAllStringFunc(orig, func(s string) string {
+		var y, m, d int
+		fmt.Sscanf(s, "%d-%d-%d", &y, &m, &d)
+		return fmt.Sprintf("%d/%d/%d", m, d, y)
+	})
+	resaved = strings.NewReplacer(",True,", ",TRUE,", ",False,", ",FALSE,").Replace(resaved)
+	probs := invalid(t, resaved, KindActiveUserDetail, Options{})
+	checkProblems(t, probs, []wantProblem{{2, "Report Refresh Date", "re-saved by a spreadsheet such as Excel"}})
+	if !strings.Contains(probs[0].Reason, "exactly as Microsoft Graph wrote it") {
+		t.Errorf("message %q does not say what to do", probs[0].Reason)
+	}
+}
+
+// SPEC §3: the report's JSON form (beta, $format=application/json: camelCase
+// members, assignedProducts as an array, pages of up to 200 users) is the
+// same kind with the same figures. The CSV test file, turned into that form
+// as two pages sent as a JSON array of page envelopes, gives exactly the
+// users the CSV gives.
+func TestActiveUserDetailJSONForm(t *testing.T) {
+	data := string(readTestdata(t, "activeuserdetail.csv"))
+	csvDoc, csvUsers := mustParse(t, data, KindActiveUserDetail, Options{})
+
+	products := map[string][]string{ // the Assigned Products of the file, as the JSON form lists them
+		"": nil, "MICROSOFT 365 E3": {"MICROSOFT 365 E3"},
+		"MICROSOFT 365 E3+POWER BI PRO+MICROSOFT POWER AUTOMATE FREE":                     {"MICROSOFT 365 E3", "POWER BI PRO", "MICROSOFT POWER AUTOMATE FREE"},
+		"ENTERPRISE MOBILITY + SECURITY E3+EXCHANGE ONLINE (PLAN 1)+CONTOSO PHONE ADD-ON": {"ENTERPRISE MOBILITY + SECURITY E3", "EXCHANGE ONLINE (PLAN 1)", "CONTOSO PHONE ADD-ON"},
+	}
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(data, "\ufeff")))
+	rows, err := cr.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []map[string]any
+	for _, row := range rows[1:] {
+		u := map[string]any{}
+		for i, col := range rows[0] {
+			name := strings.ReplaceAll(col, " ", "")
+			name = strings.ToLower(name[:1]) + name[1:]
+			switch v := row[i]; {
+			case col == "Assigned Products":
+				list, ok := products[v]
+				if !ok {
+					t.Fatalf("no JSON form for products %q", v)
+				}
+				u["assignedProducts"] = list
+			case v == "True" || v == "False":
+				u[name] = v == "True"
+			case v == "":
+				u[name] = nil
+			default:
+				u[name] = v
+			}
+		}
+		users = append(users, u)
+	}
+	page := func(us []map[string]any, next bool) map[string]any {
+		p := map[string]any{"@odata.context": "https://graph.microsoft.com/beta/$metadata#Collection(microsoft.graph.office365ActiveUserDetail)", "value": us}
+		if next {
+			p["@odata.nextLink"] = "https://graph.microsoft.com/beta/reports/getOffice365ActiveUserDetail(period='D30')?$format=application/json&$skiptoken=X"
+		}
+		return p
+	}
+	body, _ := json.MarshalIndent([]any{page(users[:2], true), page(users[2:], false)}, "", " ")
+	if k, err := Detect(body); err != nil || k != KindActiveUserDetail {
+		t.Errorf("Detect = %q, %v; want %s", k, err, KindActiveUserDetail)
+	}
+	jsonDoc, jsonUsers := mustParse(t, string(body), KindActiveUserDetail, Options{})
+	if jsonDoc.ReportDate != csvDoc.ReportDate || jsonDoc.Users != csvDoc.Users || len(jsonUsers) != 4 {
+		t.Errorf("JSON form: date %s, %d users; CSV: %s, %d", jsonDoc.ReportDate, jsonDoc.Users, csvDoc.ReportDate, csvDoc.Users)
+	}
+	checkUsers(t, jsonUsers, csvUsers)
+
+	// A bad member is located in its page.
+	bad := `{"value": [{"reportRefreshDate": "2026-11-20", "userPrincipalName": "a@x", "isDeleted": "no"}]}`
+	checkProblems(t, invalid(t, bad, KindActiveUserDetail, Options{}), []wantProblem{{1, "value[0].isDeleted", ""}})
 }

@@ -17,10 +17,11 @@ const (
 	KindActiveUserDetail  Kind = "graph-active-user-detail"
 	KindDirectorySubs     Kind = "graph-directory-subscriptions"
 	KindPartnerCenterSubs Kind = "partner-center-subscriptions"
+	KindOrganization      Kind = "graph-organization"
 )
 
 // Kinds lists every kind, in the order the API documents them.
-var Kinds = []Kind{KindSnapshot, KindSubscribedSkus, KindActiveUserDetail, KindDirectorySubs, KindPartnerCenterSubs, KindCopilotUsage}
+var Kinds = []Kind{KindSnapshot, KindSubscribedSkus, KindActiveUserDetail, KindDirectorySubs, KindPartnerCenterSubs, KindOrganization, KindCopilotUsage}
 
 // ParseKind reads a kind name as the API's "kind" parameter gives it;
 // surrounding space and letter case are ignored.
@@ -67,6 +68,8 @@ var (
 	keyCommerceSubscriptionID = keyPattern("commerceSubscriptionId")
 	keyOfferID                = keyPattern("offerId")
 	keyOfferName              = keyPattern("offerName")
+	keyReportRefreshDate      = regexp.MustCompile(`(?i)"reportRefreshDate"\s*:`)
+	keyVerifiedDomains        = keyPattern("verifiedDomains")
 )
 
 // Detect guesses the kind from the first bytes of a document (up to
@@ -109,6 +112,10 @@ func Detect(head []byte) (Kind, error) {
 			return KindSubscribedSkus, nil
 		case keyOfferID.Match(trimmed) || keyOfferName.Match(trimmed):
 			return KindPartnerCenterSubs, nil
+		case keyReportRefreshDate.Match(trimmed):
+			return KindActiveUserDetail, nil // the report's JSON form
+		case keyVerifiedDomains.Match(trimmed):
+			return KindOrganization, nil
 		}
 		return "", fmt.Errorf("cannot detect the kind of this JSON document from its first %d bytes: pass kind (one of %s)", len(head), kindList())
 	}

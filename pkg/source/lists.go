@@ -19,16 +19,33 @@ type recordFunc func(rec *record, o object) error
 // a bare array, Graph's {"@odata.context": …, "value": [ … ]} or Partner
 // Center's {"totalCount": n, "items": [ … ], "attributes": { … }}. Other
 // members are skipped.
+//
+// A list Microsoft pages (@odata.nextLink, Partner Center's links.next) is
+// taken whole when its pages are sent as one document (SPEC §3): the page
+// envelopes one after another (concatenated JSON values), or a JSON array
+// of them. The pages' records are merged; a page never replaces another.
 func (p *parser) list(r io.Reader, each recordFunc) error {
 	js := newJSONStream(p, r)
-	err := p.walkList(js, each)
+	err := p.walkPages(js, each)
 	if err == errBroken {
 		return nil
 	}
 	return err
 }
 
-func (p *parser) walkList(js *jsonStream, each recordFunc) error {
+// walkPages reads one top-level JSON value after another until the end.
+func (p *parser) walkPages(js *jsonStream, each recordFunc) error {
+	for page := 0; ; page++ {
+		if err := p.walkList(js, each, page); err != nil {
+			return err
+		}
+		if !js.more() {
+			return js.end()
+		}
+	}
+}
+
+func (p *parser) walkList(js *jsonStream, each recordFunc, page int) error {
 	tok, err := js.token()
 	if err != nil {
 		return err
@@ -64,13 +81,13 @@ func (p *parser) walkList(js *jsonStream, each recordFunc) error {
 			return err
 		}
 		if found == "" {
-			p.fail(Problem{Line: 1, Reason: `no list found: want a JSON array, or an object with a "value" (Graph) or "items" (Partner Center) array`})
+			p.fail(Problem{Line: js.line(), Reason: fmt.Sprintf(`no list found in page %d: want a JSON array, or an object with a "value" (Graph) or "items" (Partner Center) array`, page+1)})
 		}
 	default:
 		p.fail(Problem{Line: js.line(), Reason: fmt.Sprintf("want a JSON array or object, not %v", tok)})
 		return errBroken
 	}
-	return js.end()
+	return nil
 }
 
 // arrayOf reads the member key's value, which must be an array (null counts
@@ -98,6 +115,21 @@ func (p *parser) records(js *jsonStream, base string, each recordFunc) error {
 		if err != nil {
 			return err
 		}
+		if key, items, ok := pageEnvelope(v); ok {
+			// One page of a paged list, inside a JSON array of pages: its
+			// records are located within the page's bytes.
+			for j, item := range items {
+				p.doc.Rows++
+				rec := &record{raw: raw, line: line, base: formatPath(base, i), fold: true}
+				if o, ok := rec.asObject(item, []pathSeg{key, j}); ok {
+					if err := each(rec, o); err != nil {
+						return err
+					}
+				}
+				p.rowProblems(rec.probs, rec.unlisted)
+			}
+			continue
+		}
 		p.doc.Rows++
 		rec := &record{raw: raw, line: line, base: formatPath(base, i), fold: true}
 		if o, ok := rec.asObject(v, nil); ok {
@@ -109,6 +141,22 @@ func (p *parser) records(js *jsonStream, base string, each recordFunc) error {
 	}
 	_, err := js.token() // the closing ']'
 	return err
+}
+
+// pageEnvelope recognises a page of a paged list inside an array of pages:
+// an object with a "value" (Graph) or "items" (Partner Center) array. No
+// record of these lists has such a member.
+func pageEnvelope(v any) (key string, items []any, ok bool) {
+	m, isObject := v.(map[string]any)
+	if !isObject {
+		return "", nil, false
+	}
+	for _, key := range []string{"value", "items"} {
+		if items, ok := m[key].([]any); ok {
+			return key, items, true
+		}
+	}
+	return "", nil, false
 }
 
 // Capacity buckets of a subscribedSku's prepaidUnits, and the status each
@@ -128,9 +176,12 @@ var prepaidBuckets = []struct {
 // becomes one pseudo-subscription "<skuId>/<bucket>" (enabled → active,
 // warning → grace, suspended → suspended, lockedOut → disabled) with an
 // unknown channel: the totals mix every channel. capabilityStatus is
-// informational (the buckets already say it).
+// informational (the buckets already say it). appliesTo "Company" marks a
+// tenant-level capacity (storage add-ons and the like): an excluded product.
 func (p *parser) subscribedSku(rec *record, o object) error {
 	sku, skuID, ok := rec.skuOf(o)
+	appliesTo, aok := rec.str(o, "appliesTo", false)
+	ok = ok && aok
 	if consumed := o.get("consumedUnits"); consumed != nil {
 		if _, reason := parseCount(consumed); reason != "" {
 			rec.problem(o.path("consumedUnits"), "%s", reason)
@@ -165,6 +216,7 @@ func (p *parser) subscribedSku(rec *record, o object) error {
 		s := license.Subscription{
 			ID: prefix + "/" + b.name, SKU: sku, Name: catalog.Name(sku),
 			Quantity: quantities[i], Status: b.status, Channel: license.ChannelUnknown,
+			Company: strings.EqualFold(appliesTo, "Company"),
 		}
 		if probs := p.addSubscription(s, rec.line, rec.base); probs != nil {
 			rec.probs = append(rec.probs, probs...)
@@ -218,9 +270,9 @@ var directoryStatus = map[string]license.Status{
 //	  suspended/disabled/deleted (any other value is a problem);
 //	totalLicenses → Quantity; isTrial → Trial;
 //	nextLifecycleDateTime → RenewalDate (its date part);
-//	ownerTenantId, ownerType → Channel (see directoryChannel).
+//	ownerTenantId → Channel (see directoryChannel).
 //
-// createdDateTime, ownerId and serviceStatus are not used.
+// createdDateTime, ownerId, ownerType and serviceStatus are not used.
 func (p *parser) directorySubscription(rec *record, o object) error {
 	id, ok1 := rec.str(o, "id", false)
 	commerceID, ok2 := rec.str(o, "commerceSubscriptionId", false)
@@ -230,7 +282,6 @@ func (p *parser) directorySubscription(rec *record, o object) error {
 	trial, ok6 := rec.boolean(o, "isTrial")
 	renewal, ok7 := rec.datePart(o, "nextLifecycleDateTime")
 	ownerTenant, ok8 := rec.str(o, "ownerTenantId", false)
-	ownerType, ok9 := rec.str(o, "ownerType", false)
 	subID := strings.ToLower(commerceID)
 	if subID == "" {
 		subID = strings.ToLower(id)
@@ -242,34 +293,37 @@ func (p *parser) directorySubscription(rec *record, o object) error {
 	if ok4 && !known {
 		rec.problem(o.path("status"), "%q is not a companySubscription status (Enabled, Warning, Suspended, LockedOut, Deleted)", statusText)
 	}
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9) || rec.bad() {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || rec.bad() {
 		return nil
 	}
 	s := license.Subscription{
 		ID: subID, SKU: sku, Name: catalog.Name(sku), Quantity: quantity, Status: status,
-		Trial: trial, Channel: directoryChannel(ownerTenant, ownerType, p.opts.PartnerTenantID), RenewalDate: renewal,
+		Trial: trial, Channel: directoryChannel(ownerTenant, p.opts.PartnerTenantID), RenewalDate: renewal,
 	}
 	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
 	return nil
 }
 
-// directoryChannel tells who sold a directory subscription:
-//   - owned by the partner's own tenant → own;
-//   - no owner tenant → unknown;
-//   - ownerType "Company" or "Microsoft" → direct (bought from Microsoft);
-//   - owned by another tenant → partner, when the partner's own tenant id
-//     is configured; without it own and partner cannot be told apart, so
-//     the channel stays unknown.
-func directoryChannel(ownerTenant, ownerType, partnerTenant string) license.Channel {
+// directoryChannel tells who sold a directory subscription (SPEC §3.4), from
+// ownerTenantId alone:
+//   - the partner's own tenant (PARTNER_TENANT_ID, any case) → own;
+//   - empty or null → direct: nobody resold it, it was bought from Microsoft;
+//   - any other tenant → partner (another CSP partner's tenant);
+//   - without PARTNER_TENANT_ID a non-empty owner could be this partner or
+//     another, so it is unknown.
+//
+// ownerType never decides: Graph documents it as the type of the owning
+// object, not as a sales channel, and other partners' tenants carry
+// "Company" like any tenant does.
+func directoryChannel(ownerTenant, partnerTenant string) license.Channel {
+	ownerTenant = strings.TrimSpace(ownerTenant)
 	switch {
-	case partnerTenant != "" && strings.EqualFold(ownerTenant, partnerTenant):
-		return license.ChannelOwn
 	case ownerTenant == "":
-		return license.ChannelUnknown
-	case strings.EqualFold(ownerType, "Company") || strings.EqualFold(ownerType, "Microsoft"):
 		return license.ChannelDirect
 	case partnerTenant == "":
 		return license.ChannelUnknown
+	case strings.EqualFold(ownerTenant, partnerTenant):
+		return license.ChannelOwn
 	}
 	return license.ChannelPartner
 }
@@ -293,7 +347,9 @@ var partnerCenterStatus = map[string]license.Status{
 //	offerName → SKU through the catalogue's names, else the offer name
 //	  itself (friendlyName when there is no offerName);
 //	quantity → Quantity; status → Status; isTrial → Trial;
-//	commitmentEndDate → RenewalDate (its date part).
+//	commitmentEndDate → RenewalDate (its date part); autoRenewEnabled,
+//	  termDuration, billingCycle, cancellationAllowedUntilDate → the
+//	  renewal's details; status "pending" → Pending (no renewal listed).
 //
 // Usage-based records (billingType "usage", unitType "Usage-based": Azure
 // plans) are not seat licences and are left out without a problem.
@@ -307,6 +363,17 @@ func (p *parser) partnerCenterSubscription(rec *record, o object) error {
 	renewal, ok7 := rec.datePart(o, "commitmentEndDate")
 	billingType, ok8 := rec.str(o, "billingType", false)
 	unitType, ok9 := rec.str(o, "unitType", false)
+	term, ok10 := rec.str(o, "termDuration", false)
+	cycle, ok11 := rec.str(o, "billingCycle", false)
+	cancellable, ok12 := rec.datePart(o, "cancellationAllowedUntilDate")
+	var autoRenew *bool
+	if o.get("autoRenewEnabled") != nil {
+		v, ok := rec.boolean(o, "autoRenewEnabled")
+		if ok {
+			autoRenew = &v
+		}
+	}
+	ok9 = ok9 && ok10 && ok11 && ok12
 	name := offer
 	if name == "" {
 		name = friendly
@@ -331,6 +398,8 @@ func (p *parser) partnerCenterSubscription(rec *record, o object) error {
 	s := license.Subscription{
 		ID: strings.ToLower(id), SKU: sku, Name: name, Quantity: quantity, Status: status,
 		Trial: trial, Channel: license.ChannelOwn, RenewalDate: renewal,
+		AutoRenew: autoRenew, TermDuration: term, BillingCycle: cycle, CancellableUntil: cancellable,
+		Pending: strings.EqualFold(statusText, "pending"),
 	}
 	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
 	return nil

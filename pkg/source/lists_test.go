@@ -1,6 +1,7 @@
 package source
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -41,44 +42,45 @@ func TestParseDirectorySubscriptions(t *testing.T) {
 		// partner's tenant (different case) → own; Enabled → active.
 		{ID: "b1f2c3d4-1111-4222-8333-944455556666", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 10, Status: license.StatusActive,
 			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-31")},
-		// ownerType Company → direct; Warning → grace.
+		// Another partner's tenant with ownerType Company → partner
+		// (ownerType never decides); Warning → grace.
 		{ID: "c2e3d4f5-2222-4333-9444-a55566667777", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 4, Status: license.StatusGrace,
-			Channel: license.ChannelDirect, RenewalDate: date(t, "2026-12-01")},
+			Channel: license.ChannelPartner, RenewalDate: date(t, "2026-12-01")},
 		// Empty commerce id → id; no skuPartNumber → the catalogue's SKU
 		// for the skuId; "enabled" in lower case; trial; no owner tenant →
-		// unknown; null nextLifecycleDateTime → none.
+		// direct; null nextLifecycleDateTime → none.
 		{ID: "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", SKU: "POWER_BI_PRO", Name: "Power BI Pro", Quantity: 25, Status: license.StatusActive,
-			Trial: true, Channel: license.ChannelUnknown},
+			Trial: true, Channel: license.ChannelDirect},
 		// Another partner's tenant → partner; LockedOut → disabled.
 		{ID: "d3f4e5a6-3333-4444-a555-b66677778888", SKU: "VISIOCLIENT", Name: "Visio Plan 2", Quantity: 2, Status: license.StatusDisabled,
 			Channel: license.ChannelPartner, RenewalDate: date(t, "2026-12-20")},
 	})
 }
 
+// SPEC §3.4, row by row: ownerTenantId alone decides, ownerType never does.
 func TestDirectoryChannel(t *testing.T) {
+	const other = "bbbbbbbb-0000-4000-8000-000000000000"
 	tests := []struct {
-		ownerTenant, ownerType, partner string
-		want                            license.Channel
+		ownerTenant, partner string
+		want                 license.Channel
 	}{
-		{partnerTenant, "User", partnerTenant, license.ChannelOwn},
-		{strings.ToUpper(partnerTenant), "Company", partnerTenant, license.ChannelOwn}, // own beats the direct hint
-		{"", "User", partnerTenant, license.ChannelUnknown},
-		{"", "Company", partnerTenant, license.ChannelUnknown},
-		{"bbbbbbbb-0000-4000-8000-000000000000", "Company", partnerTenant, license.ChannelDirect},
-		{"bbbbbbbb-0000-4000-8000-000000000000", "microsoft", partnerTenant, license.ChannelDirect},
-		{"bbbbbbbb-0000-4000-8000-000000000000", "User", partnerTenant, license.ChannelPartner},
-		// Without the partner's own tenant id, own and partner look alike.
-		{"bbbbbbbb-0000-4000-8000-000000000000", "User", "", license.ChannelUnknown},
-		{"bbbbbbbb-0000-4000-8000-000000000000", "Company", "", license.ChannelDirect},
+		{partnerTenant, partnerTenant, license.ChannelOwn},
+		{strings.ToUpper(partnerTenant), partnerTenant, license.ChannelOwn}, // GUIDs in either case
+		{other, partnerTenant, license.ChannelPartner},                      // another partner's tenant, whatever its ownerType
+		{"", partnerTenant, license.ChannelDirect},                          // empty or null: bought from Microsoft
+		{"", "", license.ChannelDirect},
+		{other, "", license.ChannelUnknown}, // no PARTNER_TENANT_ID: own and partner look alike
+		{partnerTenant, "", license.ChannelUnknown},
 	}
 	for _, tt := range tests {
-		if got := directoryChannel(tt.ownerTenant, tt.ownerType, tt.partner); got != tt.want {
-			t.Errorf("directoryChannel(%q, %q, %q) = %s, want %s", tt.ownerTenant, tt.ownerType, tt.partner, got, tt.want)
+		if got := directoryChannel(tt.ownerTenant, tt.partner); got != tt.want {
+			t.Errorf("directoryChannel(%q, %q) = %s, want %s", tt.ownerTenant, tt.partner, got, tt.want)
 		}
 	}
 }
 
 func TestParsePartnerCenterSubscriptions(t *testing.T) {
+	yes := true
 	doc, _ := mustParse(t, readTestdata(t, "partnercenter.json"), KindPartnerCenterSubs, Options{})
 	if doc.Rows != 4 {
 		t.Errorf("Rows = %d, want 4 records", doc.Rows)
@@ -86,14 +88,16 @@ func TestParsePartnerCenterSubscriptions(t *testing.T) {
 	checkSubscriptions(t, doc.Subscriptions, []license.Subscription{
 		// The offer name maps to SPE_E3; the id, lower-cased, is the one
 		// Graph gives as commerceSubscriptionId.
+		// autoRenewEnabled, termDuration and billingCycle are the renewal's
+		// details (SPEC §2 renewal).
 		{ID: "b1f2c3d4-1111-4222-8333-944455556666", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 10, Status: license.StatusActive,
-			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-30")},
+			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-30"), AutoRenew: &yes, TermDuration: "P1Y", BillingCycle: "monthly"},
 		{ID: "e4a5b6c7-4444-4555-b666-c77788889999", SKU: "SPB", Name: "Microsoft 365 Business Premium", Quantity: 5, Status: license.StatusSuspended,
-			Channel: license.ChannelOwn, RenewalDate: date(t, "2026-12-15")},
+			Channel: license.ChannelOwn, RenewalDate: date(t, "2026-12-15"), BillingCycle: "annual"},
 		// An offer the catalogue does not know keeps its name as SKU;
-		// pending → disabled (not yet usable).
+		// pending → disabled (not yet usable) and Pending (never a renewal).
 		{ID: "f5b6c7d8-5555-4666-8777-d88899990000", SKU: "Contoso Backup for Microsoft 365", Name: "Contoso Backup for Microsoft 365", Quantity: 3,
-			Status: license.StatusDisabled, Trial: true, Channel: license.ChannelOwn},
+			Status: license.StatusDisabled, Trial: true, Channel: license.ChannelOwn, BillingCycle: "monthly", Pending: true},
 		// The usage-based Azure plan is not a seat licence: left out.
 	})
 }
@@ -208,8 +212,9 @@ func TestParseListSkipInvalid(t *testing.T) {
 ]}`
 	d, _ := mustParse(t, doc, KindDirectorySubs, Options{SkipInvalid: true})
 	checkSubscriptions(t, d.Subscriptions, []license.Subscription{
-		{ID: "a", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 3, Status: license.StatusActive, Channel: license.ChannelUnknown},
-		{ID: "c", SKU: "SPE_E5", Name: "Microsoft 365 E5", Quantity: 0, Status: license.StatusDeleted, Channel: license.ChannelUnknown},
+		// No ownerTenantId: bought from Microsoft (SPEC §3.4).
+		{ID: "a", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 3, Status: license.StatusActive, Channel: license.ChannelDirect},
+		{ID: "c", SKU: "SPE_E5", Name: "Microsoft 365 E5", Quantity: 0, Status: license.StatusDeleted, Channel: license.ChannelDirect},
 	})
 	checkProblems(t, d.Skipped, []wantProblem{{3, "value[1].totalLicenses", "must be 0 or more"}})
 	if d.Rows != 3 || d.SkippedTotal != 1 {
@@ -233,4 +238,70 @@ func TestParseSkipsLargeUnknownMembers(t *testing.T) {
 	if len(d.Subscriptions) != 1 {
 		t.Fatalf("subscriptions = %+v", d.Subscriptions)
 	}
+}
+
+// SPEC §3 paged lists: two pages of one list sent as one document — the
+// envelopes one after another, or a JSON array of them — give every record
+// of both pages (3 + 2 = 5 subscriptions), never the second page alone.
+func TestPagedListsMerge(t *testing.T) {
+	page1 := `{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/subscriptions",
+ "@odata.nextLink": "https://graph.microsoft.com/v1.0/directory/subscriptions?$skiptoken=X1",
+ "value": [
+  {"commerceSubscriptionId": "a", "skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": 3},
+  {"commerceSubscriptionId": "b", "skuPartNumber": "SPE_E5", "status": "Enabled", "totalLicenses": 2},
+  {"commerceSubscriptionId": "c", "skuPartNumber": "EMS", "status": "Warning", "totalLicenses": 1}]}`
+	page2 := `{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directory/subscriptions",
+ "value": [
+  {"commerceSubscriptionId": "d", "skuId": "6a0f6da5-0b87-4190-a6ae-9bb5a2b9546a", "status": "Enabled", "totalLicenses": 4},
+  {"commerceSubscriptionId": "e", "skuPartNumber": "VISIOCLIENT", "status": "Enabled", "totalLicenses": 5}]}`
+	for name, doc := range map[string]string{
+		"concatenated":   page1 + "\r\n" + page2,
+		"array of pages": "[" + page1 + ",\n" + page2 + "]",
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, _ := mustParse(t, doc, KindDirectorySubs, Options{})
+			var got []string
+			total := 0
+			for _, s := range d.Subscriptions {
+				got = append(got, s.ID+"="+s.SKU)
+				total += s.Quantity
+			}
+			// d has no skuPartNumber: its skuId is WIN10_VDA_E3, one of the
+			// products outside the catalogue's old 66.
+			if want := "[a=SPE_E3 b=SPE_E5 c=EMS d=WIN10_VDA_E3 e=VISIOCLIENT]"; fmt.Sprint(got) != want || total != 15 || d.Rows != 5 {
+				t.Errorf("subscriptions %v (total %d, rows %d), want %s, 15 licences, 5 rows", got, total, d.Rows, want)
+			}
+		})
+	}
+	// Partner Center pages carry links.next with a continuation token.
+	pc1 := `{"totalCount": 1, "items": [{"id": "p1", "offerName": "Microsoft 365 E3", "quantity": 2, "status": "active"}],
+ "links": {"next": {"uri": "/v1/customers/x/subscriptions?size=1", "method": "GET", "headers": [{"key": "MS-ContinuationToken", "value": "abc"}]}},
+ "attributes": {"objectType": "Collection"}}`
+	pc2 := `{"totalCount": 1, "items": [{"id": "p2", "offerName": "Microsoft 365 E5", "quantity": 3, "status": "active"}],
+ "links": {"self": {"uri": "/v1/customers/x/subscriptions", "method": "GET", "headers": []}}, "attributes": {"objectType": "Collection"}}`
+	d, _ := mustParse(t, pc1+pc2, KindPartnerCenterSubs, Options{})
+	if len(d.Subscriptions) != 2 || d.Subscriptions[0].ID != "p1" || d.Subscriptions[1].SKU != "SPE_E5" {
+		t.Errorf("partner center pages: %+v, want p1 and p2", d.Subscriptions)
+	}
+	// A problem in the second page is reported on its own line.
+	bad := page1 + "\n" + `{"value": [{"commerceSubscriptionId": "z", "skuPartNumber": "SPE_E3", "status": "Enabled", "totalLicenses": -1}]}`
+	checkProblems(t, invalid(t, bad, KindDirectorySubs, Options{}), []wantProblem{{7, "value[0].totalLicenses", "must be 0 or more"}})
+}
+
+// SPEC §3 source 6: Graph's organization answer names the customer.
+func TestParseOrganization(t *testing.T) {
+	doc := `{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#organization",
+ "value": [{"id": "6F9A0C1E-1111-4222-8333-944455556666", "displayName": "Tailspin Toys", "tenantType": "AAD",
+  "verifiedDomains": [{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": true, "isInitial": false, "name": "tailspintoys.com", "type": "Managed"},
+                      {"capabilities": "Email", "isDefault": false, "isInitial": true, "name": "tailspintoys.onmicrosoft.com", "type": "Managed"}]}]}`
+	if k, err := Detect([]byte(doc)); err != nil || k != KindOrganization {
+		t.Errorf("Detect = %q, %v; want %s", k, err, KindOrganization)
+	}
+	d, users := mustParse(t, doc, KindOrganization, Options{})
+	if d.Customer == nil || *d.Customer != (license.Customer{Name: "Tailspin Toys", TenantID: "6f9a0c1e-1111-4222-8333-944455556666"}) ||
+		fmt.Sprint(d.Domains) != "[tailspintoys.com tailspintoys.onmicrosoft.com]" || d.HasUsers || d.HasSubscriptions || len(users) != 0 {
+		t.Errorf("organization: customer %+v, domains %v, has users %v, subscriptions %v", d.Customer, d.Domains, d.HasUsers, d.HasSubscriptions)
+	}
+	checkProblems(t, invalid(t, `{"value": [{"id": "x", "displayName": ""}]}`, KindOrganization, Options{}), []wantProblem{{1, "value[0].displayName", "must not be empty"}})
+	checkProblems(t, invalid(t, `{"value": []}`, KindOrganization, Options{}), []wantProblem{{1, "", "no organization found"}})
 }

@@ -37,7 +37,9 @@ type Options struct {
 // Document is what a parsed document gave, users aside (they are streamed).
 type Document struct {
 	Kind     Kind
-	Customer *license.Customer // snapshot only
+	Customer *license.Customer // snapshot and organization
+	// Domains are the organization's verified domains (organization only).
+	Domains []string
 	// ReportDate is the date the data describes: snapshot and active user
 	// detail; NoDate for the subscription lists.
 	ReportDate    license.Date
@@ -142,7 +144,13 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 		err = p.snapshot(br)
 	case KindActiveUserDetail:
 		p.doc.HasUsers = true
-		err = p.activeUserDetail(br)
+		// The CSV, or the report's JSON form: told by the first byte.
+		head, _ := br.Peek(64)
+		if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && isJSONStart(t[0]) {
+			err = p.activeUserDetailJSON(br)
+		} else {
+			err = p.activeUserDetail(br)
+		}
 	case KindSubscribedSkus:
 		p.doc.HasSubscriptions = true
 		err = p.list(br, p.subscribedSku)
@@ -154,6 +162,8 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 		err = p.list(br, p.partnerCenterSubscription)
 	case KindCopilotUsage:
 		err = p.copilot(br)
+	case KindOrganization:
+		err = p.organization(br)
 	default:
 		return nil, fmt.Errorf("unknown kind %q: want one of %s", kind, kindList())
 	}

@@ -97,7 +97,7 @@ func checkSubscriptions(t *testing.T, got, want []license.Subscription) {
 		t.Fatalf("got %d subscriptions %+v, want %d", len(got), got, len(want))
 	}
 	for i := range want {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("subscription %d = %+v\nwant %+v", i, got[i], want[i])
 		}
 	}

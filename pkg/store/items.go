@@ -36,7 +36,8 @@ type Summary struct {
 	SoldByChannel     license.ChannelCounts `json:"soldByChannel"`
 	Assigned          int                   `json:"assigned"`
 	DeploymentPercent *float64              `json:"deploymentPercent,omitempty"`
-	// Unassigned is Σ over SKUs of sold capacity nobody holds.
+	// Unassigned is license.Deployment's: Σ over the counted SKUs of
+	// max(0, sold − assigned).
 	Unassigned            int      `json:"unassigned"`
 	Entitlements          int      `json:"entitlements"`
 	ActiveEntitlements    int      `json:"activeEntitlements"`
@@ -68,11 +69,9 @@ func SummaryOf(f *license.Figures) Summary {
 		Sold:              d.Sold.Total(),
 		SoldByChannel:     d.Sold,
 		Assigned:          d.Assigned,
+		Unassigned:        d.Unassigned,
 		DeploymentPercent: license.Percent(d.Assigned, d.Sold.Total()),
 		Band:              string(f.Band()),
-	}
-	for _, p := range f.Products {
-		s.Unassigned += p.Unassigned()
 	}
 	if w, ok := f.Window(license.DefaultWindow); ok {
 		u := w.Usage()

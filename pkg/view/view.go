@@ -29,12 +29,36 @@ type Deployment struct {
 	SoldByChannel    SoldByChannel `json:"soldByChannel"`
 }
 
-// Renewal is an upcoming renewal or lifecycle date of a subscription.
+// Renewal is an upcoming renewal or lifecycle date of a subscription
+// (SPEC §2 renewal); the Partner Center details only where it gave them.
 type Renewal struct {
-	SubscriptionID string `json:"subscriptionId"`
-	Date           string `json:"date"`
-	Quantity       int    `json:"quantity"`
-	Status         string `json:"status"`
+	SubscriptionID   string `json:"subscriptionId"`
+	Kind             string `json:"kind"`
+	Date             string `json:"date"`
+	DaysLeft         int    `json:"daysLeft"`
+	Quantity         int    `json:"quantity"`
+	Status           string `json:"status"`
+	AutoRenew        *bool  `json:"autoRenew,omitempty"`
+	TermDuration     string `json:"termDuration,omitempty"`
+	BillingCycle     string `json:"billingCycle,omitempty"`
+	CancellableUntil string `json:"cancellableUntil,omitempty"`
+}
+
+// renewalOf shapes r as of report date d. Figures stored before SPEC
+// version 2 carry no kind: an active renewal renews, any other lapses.
+func renewalOf(r license.Renewal, d license.Date) Renewal {
+	kind := r.Kind
+	if kind == "" {
+		kind = license.RenewalLapses
+		if r.Status == license.StatusActive {
+			kind = license.RenewalRenews
+		}
+	}
+	return Renewal{
+		SubscriptionID: r.SubscriptionID, Kind: string(kind), Date: r.Date.String(), DaysLeft: int(r.Date - d),
+		Quantity: r.Quantity, Status: string(r.Status), AutoRenew: r.AutoRenew, TermDuration: r.TermDuration,
+		BillingCycle: r.BillingCycle, CancellableUntil: r.CancellableUntil.String(),
+	}
 }
 
 // Product is one SKU's deployment.
@@ -48,8 +72,11 @@ type Product struct {
 	Unassigned        int           `json:"unassigned"`
 	// InDeploymentTotal says whether the SKU has counted capacity and so
 	// enters the overall deployment figure (trial-only or lapsed SKUs do not).
-	InDeploymentTotal bool      `json:"inDeploymentTotal"`
-	Renewals          []Renewal `json:"renewals"`
+	InDeploymentTotal bool `json:"inDeploymentTotal"`
+	// UnknownProduct: held under a name neither the catalogue nor the
+	// customer's own SKUs know (SPEC §2 product).
+	UnknownProduct bool      `json:"unknownProduct"`
+	Renewals       []Renewal `json:"renewals"`
 }
 
 // Usage is the overall usage block: sums over workloads.
@@ -79,6 +106,9 @@ type Workload struct {
 	UsagePercent              *float64  `json:"usagePercent"`
 	AdjustedUsagePercent      *float64  `json:"adjustedUsagePercent"`
 	UncountedActive           Uncounted `json:"uncountedActive"`
+	// Retired: reported, but out of overall usage, bands, ranked lists and
+	// recommendations (RETIRED_WORKLOADS, SPEC §2 workload).
+	Retired bool `json:"retired"`
 }
 
 // Blocks are what a customer and a portfolio share.
@@ -88,6 +118,26 @@ type Blocks struct {
 	Usage                 Usage      `json:"usage"`
 	Workloads             []Workload `json:"workloads"`
 	InactiveLicensedUsers int        `json:"inactiveLicensedUsers"`
+	// ExcludedProducts are listed apart: free, viral and company-level
+	// SKUs that take no part in any figure above (SPEC §2).
+	ExcludedProducts []ExcludedProduct `json:"excludedProducts"`
+}
+
+// ExcludedProduct is a product that takes no part in the figures, and why.
+type ExcludedProduct struct {
+	SKU      string `json:"sku"`
+	Name     string `json:"name"`
+	Quantity int    `json:"quantity"`
+	Assigned int    `json:"assigned"`
+	Reason   string `json:"reason"`
+}
+
+func excludedProducts(list []license.ExcludedProduct) []ExcludedProduct {
+	out := make([]ExcludedProduct, 0, len(list))
+	for _, x := range list {
+		out = append(out, ExcludedProduct{x.SKU, x.Name, x.Quantity, x.Assigned, string(x.Reason)})
+	}
+	return out
 }
 
 // Insights is GET /v1/customers/{id}/insights.
@@ -112,22 +162,26 @@ type Waste = license.Waste
 // CustomerBlocks shapes one customer's figures for window n.
 func CustomerBlocks(f *license.Figures, n int) Blocks {
 	w, _ := f.Window(n)
-	b := blocks(f.Deployment(), f.Products, w)
+	b := blocks(f.Deployment(), f.Products, w, f.ReportDate)
+	b.ExcludedProducts = excludedProducts(f.Excluded)
 	return b
 }
 
 // PortfolioBlocks shapes a portfolio's figures for window n.
 func PortfolioBlocks(p *license.Portfolio, n int) Blocks {
 	w, _ := p.Window(n)
-	return blocks(p.Deployment(), p.Products, w)
+	b := blocks(p.Deployment(), p.Products, w, license.NoDate)
+	b.ExcludedProducts = excludedProducts(p.Excluded)
+	return b
 }
 
-func blocks(d license.Deployment, products []license.ProductFigures, w license.WindowFigures) Blocks {
+func blocks(d license.Deployment, products []license.ProductFigures, w license.WindowFigures, reportDate license.Date) Blocks {
 	b := Blocks{
 		Deployment: Deployment{
 			LicensesSold:     d.Sold.Total(),
 			LicensesAssigned: d.Assigned,
 			Percent:          license.Percent(d.Assigned, d.Sold.Total()),
+			Unassigned:       d.Unassigned,
 			SoldByChannel:    soldByChannel(d.Sold),
 		},
 		Products:              make([]Product, 0, len(products)),
@@ -144,13 +198,16 @@ func blocks(d license.Deployment, products []license.ProductFigures, w license.W
 			DeploymentPercent: license.Percent(p.Assigned, p.Sold.Total()),
 			Unassigned:        p.Unassigned(),
 			InDeploymentTotal: p.Counted,
+			UnknownProduct:    p.UnknownProduct,
 			Renewals:          make([]Renewal, 0, len(p.Renewals)),
 		}
-		if p.Counted {
-			b.Deployment.Unassigned += vp.Unassigned
-		}
 		for _, r := range p.Renewals {
-			vp.Renewals = append(vp.Renewals, Renewal{r.SubscriptionID, r.Date.String(), r.Quantity, string(r.Status)})
+			// Stored figures of version 1 may hold dates before D or
+			// subscriptions that can no longer renew: never listed.
+			if r.Date < reportDate || (r.Status != license.StatusActive && r.Status != license.StatusGrace && r.Status != license.StatusDisabled) {
+				continue
+			}
+			vp.Renewals = append(vp.Renewals, renewalOf(r, reportDate))
 		}
 		b.Products = append(b.Products, vp)
 	}
@@ -171,6 +228,7 @@ func blocks(d license.Deployment, products []license.ProductFigures, w license.W
 			UsagePercent:              license.Percent(x.Active, x.Entitlements),
 			AdjustedUsagePercent:      license.Percent(x.CountedActive, x.Entitlements),
 			UncountedActive:           Uncounted(x.Uncounted),
+			Retired:                   x.Retired,
 		})
 	}
 	return b
@@ -197,12 +255,6 @@ func HeadlineOf(f *license.Figures) Headline {
 	d := f.Deployment()
 	w, _ := f.Window(license.DefaultWindow)
 	u := w.Usage()
-	unassigned := 0
-	for _, p := range f.Products {
-		if p.Counted {
-			unassigned += p.Unassigned()
-		}
-	}
 	return Headline{
 		CustomerID:         f.Customer.ID,
 		CustomerName:       f.Customer.Name,
@@ -211,7 +263,7 @@ func HeadlineOf(f *license.Figures) Headline {
 		DeploymentPercent:  license.Percent(d.Assigned, d.Sold.Total()),
 		LicensesSold:       d.Sold.Total(),
 		LicensesAssigned:   d.Assigned,
-		Unassigned:         unassigned,
+		Unassigned:         d.Unassigned,
 		Entitlements:       u.Entitlements,
 		ActiveEntitlements: u.Active,
 		Band:               string(f.Band()),

@@ -195,27 +195,27 @@ const fabrikamInsights28 = `{
                  "soldByChannel": {"own": 3, "partner": 0, "direct": 1, "unknown": 0}},
   "products": [
     {"sku": "POWER_BI_PRO", "name": "Power BI Pro", "licensesSold": 0, "soldByChannel": {"own": 0, "partner": 0, "direct": 0, "unknown": 0},
-     "licensesAssigned": 2, "deploymentPercent": null, "unassigned": 0, "inDeploymentTotal": false, "renewals": []},
+     "licensesAssigned": 2, "deploymentPercent": null, "unassigned": 0, "inDeploymentTotal": false, "unknownProduct": false, "renewals": []},
     {"sku": "SPE_E3", "name": "Microsoft 365 E3", "licensesSold": 4, "soldByChannel": {"own": 3, "partner": 0, "direct": 1, "unknown": 0},
-     "licensesAssigned": 5, "deploymentPercent": 125.0, "unassigned": 0, "inDeploymentTotal": true,
-     "renewals": [{"subscriptionId": "s1", "date": "2026-12-10", "quantity": 3, "status": "active"}]},
+     "licensesAssigned": 5, "deploymentPercent": 125.0, "unassigned": 0, "inDeploymentTotal": true, "unknownProduct": false,
+     "renewals": [{"subscriptionId": "s1", "kind": "renews", "date": "2026-12-10", "daysLeft": 20, "quantity": 3, "status": "active"}]},
     {"sku": "VISIOCLIENT", "name": "Visio Plan 2", "licensesSold": 0, "soldByChannel": {"own": 0, "partner": 0, "direct": 0, "unknown": 0},
-     "licensesAssigned": 1, "deploymentPercent": null, "unassigned": 0, "inDeploymentTotal": false, "renewals": []}
+     "licensesAssigned": 1, "deploymentPercent": null, "unassigned": 0, "inDeploymentTotal": false, "unknownProduct": false, "renewals": []}
   ],
   "usage": {"entitlements": 10, "activeEntitlements": 12, "countedActiveEntitlements": 5, "percent": 120.0, "adjustedPercent": 50.0},
   "workloads": [
     {"workload": "exchange", "entitlements": 4, "activeEntitlements": 8, "countedActiveEntitlements": 2, "usagePercent": 200.0, "adjustedUsagePercent": 50.0,
-     "uncountedActive": {"formerLicensee": 2, "unlicensed": 1, "trial": 1, "inactiveSubscription": 2}},
+     "uncountedActive": {"formerLicensee": 2, "unlicensed": 1, "trial": 1, "inactiveSubscription": 2}, "retired": false},
     {"workload": "sharepoint", "entitlements": 2, "activeEntitlements": 1, "countedActiveEntitlements": 1, "usagePercent": 50.0, "adjustedUsagePercent": 50.0,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}},
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": false},
     {"workload": "teams", "entitlements": 4, "activeEntitlements": 2, "countedActiveEntitlements": 2, "usagePercent": 50.0, "adjustedUsagePercent": 50.0,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}},
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": false},
     {"workload": "yammer", "entitlements": 0, "activeEntitlements": 1, "countedActiveEntitlements": 0, "usagePercent": null, "adjustedUsagePercent": null,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 1, "trial": 0, "inactiveSubscription": 0}},
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 1, "trial": 0, "inactiveSubscription": 0}, "retired": false},
     {"workload": "skype", "entitlements": 0, "activeEntitlements": 0, "countedActiveEntitlements": 0, "usagePercent": null, "adjustedUsagePercent": null,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}}
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": true}
   ],
-  "inactiveLicensedUsers": 1,
+  "inactiveLicensedUsers": 1, "excludedProducts": [],
   "recommendations": [
     {"code": "heavy-how-to-demand", "severity": "opportunity", "evidence": {
       "howToTickets": 3, "tickets": 5, "supportWindowDays": 28, "users": 10, "howToPer100UsersPer28Days": 30.0, "thresholdPer100Users": 10.0}},
@@ -285,23 +285,23 @@ const northwindInsights28 = `{
                  "soldByChannel": {"own": 10, "partner": 0, "direct": 0, "unknown": 0}},
   "products": [
     {"sku": "SPB", "name": "Microsoft 365 Business Premium", "licensesSold": 10, "soldByChannel": {"own": 10, "partner": 0, "direct": 0, "unknown": 0},
-     "licensesAssigned": 4, "deploymentPercent": 40.0, "unassigned": 6, "inDeploymentTotal": true,
-     "renewals": [{"subscriptionId": "s1", "date": "2026-11-30", "quantity": 10, "status": "active"}]}
+     "licensesAssigned": 4, "deploymentPercent": 40.0, "unassigned": 6, "inDeploymentTotal": true, "unknownProduct": false,
+     "renewals": [{"subscriptionId": "s1", "kind": "renews", "date": "2026-11-30", "daysLeft": 10, "quantity": 10, "status": "active"}]}
   ],
   "usage": {"entitlements": 8, "activeEntitlements": 1, "countedActiveEntitlements": 1, "percent": 12.5, "adjustedPercent": 12.5},
   "workloads": [
     {"workload": "exchange", "entitlements": 4, "activeEntitlements": 1, "countedActiveEntitlements": 1, "usagePercent": 25.0, "adjustedUsagePercent": 25.0,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}},
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": false},
     {"workload": "sharepoint", "entitlements": 0, "activeEntitlements": 0, "countedActiveEntitlements": 0, "usagePercent": null, "adjustedUsagePercent": null,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}},
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": false},
     {"workload": "teams", "entitlements": 4, "activeEntitlements": 0, "countedActiveEntitlements": 0, "usagePercent": 0.0, "adjustedUsagePercent": 0.0,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}},
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": false},
     {"workload": "yammer", "entitlements": 0, "activeEntitlements": 0, "countedActiveEntitlements": 0, "usagePercent": null, "adjustedUsagePercent": null,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}},
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": false},
     {"workload": "skype", "entitlements": 0, "activeEntitlements": 0, "countedActiveEntitlements": 0, "usagePercent": null, "adjustedUsagePercent": null,
-     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}}
+     "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": true}
   ],
-  "inactiveLicensedUsers": 3,
+  "inactiveLicensedUsers": 3, "excludedProducts": [],
   "waste": {"currency": "USD", "unassignedLicenses": 6, "inactiveLicensedUsers": 3, "monthlyUnassignedCost": 132.0, "monthlyInactiveCost": 66.0,
             "monthlyPotentialSavings": 198.0, "annualPotentialSavings": 2376.0, "unpricedSkus": []},
   "recommendations": [

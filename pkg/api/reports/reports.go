@@ -131,7 +131,7 @@ func kindParam(s string) (source.Kind, error) {
 	}
 	k, err := source.ParseKind(s)
 	if err != nil {
-		return "", api.BadRequest("kind must be one of snapshot, graph-subscribed-skus, graph-active-user-detail, graph-directory-subscriptions, partner-center-subscriptions", api.Detail{Field: "kind", Value: s})
+		return "", api.BadRequest("kind must be one of snapshot, graph-subscribed-skus, graph-active-user-detail, graph-directory-subscriptions, partner-center-subscriptions, graph-organization", api.Detail{Field: "kind", Value: s})
 	}
 	return k, nil
 }
