@@ -132,7 +132,7 @@ func (s *Stack) LoadDemo(ctx context.Context, o DemoOptions) (DemoSummary, error
 	// arrive in turn too); customers go in parallel.
 	plan := demoPlan(customers)
 	// Customers with Copilot seats send their Copilot usage report last
-	// (SPEC §11): it needs no users of its own, only theirs.
+	// (docs/definitions.md#copilot): it needs no users of its own, only theirs.
 	for i, docs := range plan {
 		if c := docs[0].customer; portfoliogen.HasCopilot(cfg, c) {
 			plan[i] = append(docs, demoDocument{customer: c, kind: portfoliogen.KindGraphCopilotUsage})

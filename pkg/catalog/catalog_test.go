@@ -140,7 +140,7 @@ func TestSharedNames(t *testing.T) {
 	}
 }
 
-// Every rule of SPEC §2 product, worked by hand against the embedded list.
+// Every rule of docs/definitions.md#subscriptions-and-products, worked by hand against the embedded list.
 func TestResolver(t *testing.T) {
 	// The customer's own SKUs, spelt as its Graph subscribedSkus does, and
 	// a SKU of its own the catalogue does not know (Contoso's add-on).

@@ -8,7 +8,7 @@ import "strings"
 // subscriptions (Graph writes Win10_VDA_E3 where Microsoft's list has
 // WIN10_VDA_E3; the figures compare part numbers exactly).
 //
-// The order (SPEC §2 product): the customer's own part numbers; the
+// The order (docs/definitions.md#subscriptions-and-products): the customer's own part numbers; the
 // catalogue's part numbers; the catalogue's names, where a name two
 // products share goes to the one the customer holds; the display names of
 // the customer's own SKUs; else the value as given, which the figures then

@@ -27,12 +27,12 @@ type Config struct {
 	MinUnassigned           int     // RECLAIM_MIN_LICENSES, default 1: unassigned/inactive licences worth a reclaim
 	RenewalDays             int     // RENEWAL_DAYS, default 30
 
-	// ExcludedSKUs add part numbers to the excluded products (SPEC §2),
+	// ExcludedSKUs add part numbers to the excluded products (docs/definitions.md#figures),
 	// EXCLUDED_SKUS="SKU,SKU"; IncludedSKUs take them off, INCLUDED_SKUS.
 	ExcludedSKUs []string
 	IncludedSKUs []string
 	// RetiredWorkloads are reported per workload but out of every overall
-	// figure (SPEC §2 workload): RETIRED_WORKLOADS="skype" (the default);
+	// figure (docs/definitions.md#entitlements-and-usage): RETIRED_WORKLOADS="skype" (the default);
 	// "none" retires none.
 	RetiredWorkloads []string
 

@@ -5,7 +5,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/view"
 )
 
-// CopilotHeader are the Copilot columns (SPEC §11) at the end of the
+// CopilotHeader are the Copilot columns (docs/definitions.md#copilot) at the end of the
 // customers dataset, in the default window: empty cells for a customer
 // without Copilot, and for activity figures no Copilot report gave yet
 // (copilotHabitual also when the report gives no active days).

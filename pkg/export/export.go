@@ -190,7 +190,7 @@ var CustomersHeader = []string{
 	"licensesAssigned", "unassigned", "deploymentPercent",
 	"entitlements", "activeEntitlements", "countedActiveEntitlements",
 	"usagePercent", "adjustedUsagePercent", "inactiveLicensedUsers",
-	// SPEC §11, appended: see CopilotHeader.
+	// docs/definitions.md#copilot, appended: see CopilotHeader.
 	CopilotHeader[0], CopilotHeader[1], CopilotHeader[2], CopilotHeader[3], CopilotHeader[4],
 	CopilotHeader[5], CopilotHeader[6], CopilotHeader[7], CopilotHeader[8], CopilotHeader[9],
 }

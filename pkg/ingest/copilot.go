@@ -8,7 +8,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
 
-// copilotFigures are the customer's Copilot figures (SPEC §11) from the
+// copilotFigures are the customer's Copilot figures (docs/definitions.md#copilot) from the
 // combined subscriptions, the users and the current Copilot report. Every
 // ingest recomputes them, whatever its kind: a new users document moves
 // the seat holders, a new subscription list the seats sold.

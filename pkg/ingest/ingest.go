@@ -84,7 +84,8 @@ type Config struct {
 	UpsellDeploymentPercent, UpsellUsagePercent float64
 	// ProductName names SKUs no subscription names (may be nil).
 	ProductName func(sku string) string
-	// Exclusions decide the excluded products; nil is SPEC §2's defaults.
+	// Exclusions decide the excluded products; nil is the default list
+	// (docs/definitions.md#excluded-products).
 	Exclusions *license.Exclusions
 	// RetiredWorkloads: nil is license.DefaultRetiredWorkloads.
 	RetiredWorkloads []license.Workload

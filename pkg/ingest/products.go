@@ -6,7 +6,7 @@ import (
 )
 
 // resolveProducts rewrites the users' licences to the part numbers of the
-// customer's figures (SPEC §2 product): a Graph report names products by
+// customer's figures (docs/definitions.md#subscriptions-and-products): a Graph report names products by
 // upper-case display names, some of which Microsoft gives to two products
 // and some it does not publish, which only the customer's own subscriptions
 // settle. It runs on every ingest, over the users of the new document or

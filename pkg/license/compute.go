@@ -16,9 +16,9 @@ type Input struct {
 	ProductName func(sku string) string
 	// KnownProduct reports whether a SKU that no subscription has is a
 	// product the catalogue knows; one it does not know is flagged
-	// UnknownProduct (SPEC §2 product). Nil: every SKU is known.
+	// UnknownProduct (docs/definitions.md#subscriptions-and-products). Nil: every SKU is known.
 	KnownProduct func(sku string) bool
-	// Exclusions decide the excluded products (SPEC §2); nil is the
+	// Exclusions decide the excluded products (docs/definitions.md#figures); nil is the
 	// defaults.
 	Exclusions *Exclusions
 	// RetiredWorkloads are reported per workload but kept out of overall
@@ -75,7 +75,7 @@ func Compute(in Input) Result {
 	holdings := make([]holding, 0, holdingCount)
 	trialOnly := make([]bool, len(users))
 	// holdsLicence: the user holds a licence that is no excluded product
-	// (one who holds only excluded products holds no licence, SPEC §2).
+	// (one who holds only excluded products holds no licence, docs/definitions.md#figures).
 	holdsLicense := make([]bool, len(users))
 	columns := workloadColumns{raw: make(map[Workload]int)}
 	for ui := range users {
@@ -343,7 +343,7 @@ func allocate(holdings []holding, tallies []skuTally, users []User) []bool {
 		capacity := tallies[sku].sold.Total()
 		// A Copilot seat is an add-on that licenses no Office workload:
 		// it must not turn an uncounted Office licence into an entitled
-		// user (SPEC §11: Copilot never moves the Office usage %).
+		// user (docs/definitions.md#copilot: Copilot never moves the Office usage %).
 		if capacity <= 0 || IsCopilotSKU(tallies[sku].sku) {
 			continue
 		}

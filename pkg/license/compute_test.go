@@ -709,7 +709,7 @@ func TestComputeProductsNamesAndRenewals(t *testing.T) {
 	want := []ProductFigures{
 		{SKU: "EMS", Name: "catalog EMS", Sold: ChannelCounts{Own: 1}, Counted: true},
 		{SKU: "SPE_E3", Name: "Microsoft 365 E3", Sold: ChannelCounts{Own: 5}, Counted: true, Renewals: []Renewal{
-			// c is cancelled: never a renewal (SPEC §2).
+			// c is cancelled: never a renewal (docs/definitions.md#figures).
 			{SubscriptionID: "a", Kind: RenewalLapses, Date: mustParseDate("2027-03-01"), Quantity: 3, Status: StatusGrace},
 			{SubscriptionID: "b", Kind: RenewalRenews, Date: mustParseDate("2027-03-01"), Quantity: 5, Status: StatusActive},
 		}},

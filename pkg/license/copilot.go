@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Copilot adoption (SPEC §11). Microsoft 365 Copilot seats are reported apart
+// Copilot adoption (docs/definitions.md#copilot). Microsoft 365 Copilot seats are reported apart
 // from the Office figures of §2: the Copilot usage report adds no users and no
 // workloads, so it never moves the Office usage %.
 
@@ -35,7 +35,7 @@ func IsCopilotSKU(sku string) bool {
 	return copilotSKUs[strings.ToLower(strings.TrimSpace(sku))]
 }
 
-// Copilot thresholds of SPEC §11.
+// Copilot thresholds of docs/definitions.md#copilot.
 const (
 	// DefaultCopilotHabitualDays is COPILOT_HABITUAL_DAYS' default: active
 	// on at least this many of the last 28 days is habitual use.
@@ -179,7 +179,7 @@ type CopilotInput struct {
 	Report *CopilotReport
 }
 
-// ComputeCopilot works out the Copilot figures of SPEC §11, or nil when the
+// ComputeCopilot works out the Copilot figures of docs/definitions.md#copilot, or nil when the
 // customer has no Copilot subscription, no Copilot seat holder and no
 // Copilot report.
 //

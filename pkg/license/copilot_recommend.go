@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Recommendation codes of SPEC §11.
+// Recommendation codes of docs/definitions.md#copilot.
 const (
 	CodeCopilotReclaim   = "copilot-reclaim"
 	CodeCopilotTraining  = "copilot-training"
@@ -25,7 +25,7 @@ type CopilotRecommendInput struct {
 	Currency     string
 }
 
-// RecommendCopilot makes the Copilot recommendations of SPEC §11, in this
+// RecommendCopilot makes the Copilot recommendations of docs/definitions.md#copilot, in this
 // order; none without a Copilot report (activity unknown). It never returns
 // nil.
 //

@@ -26,7 +26,7 @@ func TestIsCopilotSKU(t *testing.T) {
 	}
 }
 
-// The report date D is 2026-11-28 throughout. Worked by hand from SPEC §11:
+// The report date D is 2026-11-28 throughout. Worked by hand from docs/definitions.md#copilot:
 //   - active in a window of N days: last Copilot activity > D − N, so for 28
 //     days the dates 2026-11-01 … 2026-11-28 count and 2026-10-31 does not;
 //   - new: assigned within 14 days, assigned > D − 14 = 2026-11-14;

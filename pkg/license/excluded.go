@@ -5,7 +5,7 @@ import "strings"
 // ExcludedReason says why a product takes no part in the figures.
 type ExcludedReason string
 
-// The reasons of SPEC §2 excluded product.
+// The reasons of docs/definitions.md#excluded-products.
 const (
 	// ExcludedFree: on DefaultExcludedSKUs, Microsoft's free, viral and
 	// self-service trial SKUs and capacity add-ons.
@@ -17,8 +17,8 @@ const (
 	ExcludedConfigured ExcludedReason = "configured"
 )
 
-// DefaultExcludedSKUs is SPEC §2's list of free, viral and self-service
-// trial SKUs and capacity add-ons: a tenant holds Power Automate Free with
+// DefaultExcludedSKUs is the default list of free, viral and self-service
+// trial SKUs and capacity add-ons (docs/definitions.md#excluded-products): a tenant holds Power Automate Free with
 // 10,000 units, which is no sale, so counting it would read deployment at
 // 0.1 % and ask to reclaim 9,996 free licences.
 var DefaultExcludedSKUs = []string{
@@ -81,7 +81,7 @@ func (e *Exclusions) Reason(sku string, company bool) ExcludedReason {
 	return ""
 }
 
-// ExcludedProduct is a product listed apart from the figures (SPEC §2).
+// ExcludedProduct is a product listed apart from the figures (docs/definitions.md#figures).
 type ExcludedProduct struct {
 	SKU  string `json:"sku"`
 	Name string `json:"name"`

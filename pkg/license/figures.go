@@ -13,11 +13,11 @@ type Figures struct {
 	Products []ProductFigures `json:"products"`
 	// Windows holds the usage counts per window, in the order of Windows.
 	Windows []WindowFigures `json:"windows"`
-	// Copilot are the Copilot adoption counts (SPEC §11), nil for a
+	// Copilot are the Copilot adoption counts (docs/definitions.md#copilot), nil for a
 	// customer without Copilot seats or report.
 	Copilot *CopilotFigures `json:"copilot,omitempty"`
 	// Excluded lists the excluded products apart, sorted by SKU: they are
-	// in no other figure (SPEC §2 excluded product).
+	// in no other figure (docs/definitions.md#excluded-products).
 	Excluded []ExcludedProduct `json:"excluded,omitempty"`
 }
 
@@ -54,7 +54,7 @@ func (c ChannelCounts) Total() int { return c.Own + c.Partner + c.Direct + c.Unk
 // RenewalKind says what happens to a subscription on its renewal date.
 type RenewalKind string
 
-// The kinds of SPEC §2 renewal.
+// The kinds of docs/definitions.md#renewals.
 const (
 	RenewalRenews    RenewalKind = "renews"    // active, auto-renew on or unknown
 	RenewalLapses    RenewalKind = "lapses"    // auto-renew off, or grace/disabled capacity ending
@@ -75,7 +75,7 @@ type Renewal struct {
 	CancellableUntil Date        `json:"cancellableUntil,omitempty"`
 }
 
-// RenewalOf is s's renewal as of report date d (SPEC §2 renewal), and
+// RenewalOf is s's renewal as of report date d (docs/definitions.md#renewals), and
 // whether it has one: a trial's end is trialEnds; an active subscription
 // renews unless auto-renew is off (then it lapses); grace and disabled
 // capacity lapses. Expired, cancelled, deleted, suspended and pending
@@ -110,19 +110,19 @@ type ProductFigures struct {
 	// Assigned is the number of non-deleted users holding the SKU.
 	Assigned int `json:"assigned"`
 	// Counted reports whether the SKU's counted quantity (Sold) is above
-	// 0; only those SKUs enter the overall deployment figure (SPEC §2
+	// 0; only those SKUs enter the overall deployment figure (docs/definitions.md#figures
 	// deployment %: a subscribedSkus total that Partner Center's trial was
 	// carved out of down to 0 stays out).
 	Counted  bool      `json:"counted"`
 	Renewals []Renewal `json:"renewals,omitempty"`
 	// UnknownProduct: users hold it under a name neither the catalogue nor
-	// the customer's own SKUs know (SPEC §2 product); SKU and Name are the
+	// the customer's own SKUs know (docs/definitions.md#subscriptions-and-products); SKU and Name are the
 	// name as the source gave it.
 	UnknownProduct bool `json:"unknownProduct,omitempty"`
 }
 
 // Unassigned is sold capacity not assigned to anyone: max(0, sold −
-// assigned), so an over-assigned SKU never offsets another (SPEC §2).
+// assigned), so an over-assigned SKU never offsets another (docs/definitions.md#figures).
 func (p ProductFigures) Unassigned() int { return max(0, p.Sold.Total()-p.Assigned) }
 
 // Uncounted is active use outside the counted entitlements, by cause
@@ -158,7 +158,7 @@ type WorkloadFigures struct {
 	Uncounted Uncounted `json:"uncounted"`
 	// Retired: a retired workload (RETIRED_WORKLOADS), reported here and in
 	// the analytics rows but out of overall usage, bands, ranked lists,
-	// recommendations and inactive licensed users (SPEC §2 workload).
+	// recommendations and inactive licensed users (docs/definitions.md#entitlements-and-usage).
 	Retired bool `json:"retired,omitempty"`
 }
 

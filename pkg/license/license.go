@@ -139,11 +139,11 @@ type Subscription struct {
 	BillingCycle     string `json:"billingCycle,omitempty"`
 	CancellableUntil Date   `json:"cancellableUntil,omitempty"`
 	// Pending: Partner Center's order is not yet provisioned; its dates are
-	// not renewals (SPEC §2 renewal).
+	// not renewals (docs/definitions.md#renewals).
 	Pending bool `json:"pending,omitempty"`
 	// Company: Graph's subscribedSkus marks the SKU appliesTo "Company", a
 	// tenant-level capacity rather than a per-user licence, which makes it
-	// an excluded product (SPEC §2).
+	// an excluded product (docs/definitions.md#figures).
 	Company bool `json:"company,omitempty"`
 }
 
@@ -169,7 +169,7 @@ const (
 var StandardWorkloads = []Workload{Exchange, SharePoint, Teams, Yammer, Skype}
 
 // DefaultRetiredWorkloads are the workloads reported but kept out of every
-// overall figure (SPEC §2 workload): Microsoft retired Skype for Business
+// overall figure (docs/definitions.md#entitlements-and-usage): Microsoft retired Skype for Business
 // Online on 2021-07-31, yet suites still report its licence flag, which
 // would make a fifth of all entitlements with no activity.
 var DefaultRetiredWorkloads = []Workload{Skype}

@@ -122,7 +122,7 @@ type Portfolio struct {
 	CountedCustomers []int `json:"countedCustomers,omitempty"`
 	// Windows are summed per window and workload, every counter included.
 	Windows []WindowFigures `json:"windows,omitempty"`
-	// Copilot sums the customers' Copilot figures (SPEC §11), nil while no
+	// Copilot sums the customers' Copilot figures (docs/definitions.md#copilot), nil while no
 	// customer has any.
 	Copilot *CopilotSums `json:"copilot,omitempty"`
 	// Excluded are the customers' excluded products summed per SKU (see

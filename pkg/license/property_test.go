@@ -91,7 +91,7 @@ func referenceCompute(in Input) Result {
 			x.name = s.Name
 		}
 		if s.Status == StatusActive && !s.Trial {
-			x.counted = x.counted || s.Quantity > 0 // SPEC §2: sold above 0
+			x.counted = x.counted || s.Quantity > 0 // docs/definitions.md#figures: sold above 0
 			switch s.Channel {
 			case ChannelOwn:
 				x.sold.Own += s.Quantity
@@ -155,7 +155,7 @@ func referenceCompute(in Input) Result {
 		if p.Name == "" && in.ProductName != nil {
 			p.Name = in.ProductName(name)
 		}
-		if p.Name == "" { // every product is named (SPEC §2 product)
+		if p.Name == "" { // every product is named (docs/definitions.md#subscriptions-and-products)
 			p.Name = name
 		}
 		if len(x.renewals) > 0 {

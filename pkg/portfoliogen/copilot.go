@@ -8,7 +8,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
-// Microsoft 365 Copilot (SPEC §11): about a third of the customers with a
+// Microsoft 365 Copilot (docs/definitions.md#copilot): about a third of the customers with a
 // suite of at least 5 users bought Copilot seats for 5–30 % of the suite's
 // users, a few seats more than they assigned at times. Holders are the
 // first users of the main suite's segment; their Copilot use comes from a

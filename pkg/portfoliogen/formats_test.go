@@ -429,7 +429,7 @@ func TestDirectorySubscriptionsCarryTheChannel(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339, v.CreatedDateTime); err != nil {
 				t.Errorf("%s: %s createdDateTime %q", c.ID, v.ID, v.CreatedDateTime)
 			}
-			// ownerTenantId alone gives the channel back (SPEC §3.4).
+			// ownerTenantId alone gives the channel back (docs/definitions.md#sources, the channel rule).
 			var channel license.Channel
 			switch {
 			case v.OwnerTenantID == nil:

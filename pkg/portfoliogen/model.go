@@ -296,7 +296,7 @@ func (p *plan) addSub(r *rand.Rand, pi int, quantity int, ch license.Channel, tr
 	// Graph's ownerTenantId is the reseller's tenant: the partner's for
 	// its own CSP sale, another partner's for theirs (real tenants show
 	// those with ownerType "Company" as often as "User": ownerType decides
-	// nothing), and null for a purchase from Microsoft (SPEC §3.4).
+	// nothing), and null for a purchase from Microsoft (docs/definitions.md#sources, the channel rule).
 	s.OwnerType = "User"
 	switch ch {
 	case license.ChannelOwn:

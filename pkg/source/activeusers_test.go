@@ -277,7 +277,7 @@ func TestProductSKUsManyPluses(t *testing.T) {
 	}
 }
 
-// SPEC §3: a report a spreadsheet re-saved (11/20/2026, TRUE) is refused
+// docs/definitions.md#sources: a report a spreadsheet re-saved (11/20/2026, TRUE) is refused
 // with one message that names the cause and asks for Graph's own file,
 // not with a problem per cell.
 func TestSpreadsheetResavedReport(t *testing.T) {
@@ -295,7 +295,7 @@ func TestSpreadsheetResavedReport(t *testing.T) {
 	}
 }
 
-// SPEC §3: the report's JSON form (beta, $format=application/json: camelCase
+// docs/definitions.md#sources: the report's JSON form (beta, $format=application/json: camelCase
 // members, assignedProducts as an array, pages of up to 200 users) is the
 // same kind with the same figures. The CSV test file, turned into that form
 // as two pages sent as a JSON array of page envelopes, gives exactly the

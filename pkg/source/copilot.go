@@ -16,7 +16,7 @@ import (
 )
 
 // KindCopilotUsage is Graph's Microsoft 365 Copilot usage user detail report
-// (SPEC §11, source 7).
+// (docs/definitions.md#copilot, source 7).
 const KindCopilotUsage Kind = "graph-copilot-usage-user-detail"
 
 // MaxCopilotUsers bounds the rows of one Copilot report: the rows are kept

@@ -21,7 +21,7 @@ type recordFunc func(rec *record, o object) error
 // members are skipped.
 //
 // A list Microsoft pages (@odata.nextLink, Partner Center's links.next) is
-// taken whole when its pages are sent as one document (SPEC §3): the page
+// taken whole when its pages are sent as one document (docs/definitions.md#sources): the page
 // envelopes one after another (concatenated JSON values), or a JSON array
 // of them. The pages' records are merged; a page never replaces another.
 func (p *parser) list(r io.Reader, each recordFunc) error {
@@ -304,7 +304,7 @@ func (p *parser) directorySubscription(rec *record, o object) error {
 	return nil
 }
 
-// directoryChannel tells who sold a directory subscription (SPEC §3.4), from
+// directoryChannel tells who sold a directory subscription (docs/definitions.md#sources, the channel rule), from
 // ownerTenantId alone:
 //   - the partner's own tenant (PARTNER_TENANT_ID, any case) → own;
 //   - empty or null → direct: nobody resold it, it was bought from Microsoft;

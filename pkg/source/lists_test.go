@@ -57,7 +57,7 @@ func TestParseDirectorySubscriptions(t *testing.T) {
 	})
 }
 
-// SPEC §3.4, row by row: ownerTenantId alone decides, ownerType never does.
+// docs/definitions.md#sources, the channel rule, row by row: ownerTenantId alone decides, ownerType never does.
 func TestDirectoryChannel(t *testing.T) {
 	const other = "bbbbbbbb-0000-4000-8000-000000000000"
 	tests := []struct {
@@ -89,7 +89,7 @@ func TestParsePartnerCenterSubscriptions(t *testing.T) {
 		// The offer name maps to SPE_E3; the id, lower-cased, is the one
 		// Graph gives as commerceSubscriptionId.
 		// autoRenewEnabled, termDuration and billingCycle are the renewal's
-		// details (SPEC §2 renewal).
+		// details (docs/definitions.md#renewals).
 		{ID: "b1f2c3d4-1111-4222-8333-944455556666", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 10, Status: license.StatusActive,
 			Channel: license.ChannelOwn, RenewalDate: date(t, "2027-01-30"), AutoRenew: &yes, TermDuration: "P1Y", BillingCycle: "monthly"},
 		{ID: "e4a5b6c7-4444-4555-b666-c77788889999", SKU: "SPB", Name: "Microsoft 365 Business Premium", Quantity: 5, Status: license.StatusSuspended,
@@ -212,7 +212,7 @@ func TestParseListSkipInvalid(t *testing.T) {
 ]}`
 	d, _ := mustParse(t, doc, KindDirectorySubs, Options{SkipInvalid: true})
 	checkSubscriptions(t, d.Subscriptions, []license.Subscription{
-		// No ownerTenantId: bought from Microsoft (SPEC §3.4).
+		// No ownerTenantId: bought from Microsoft (docs/definitions.md#sources, the channel rule).
 		{ID: "a", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: 3, Status: license.StatusActive, Channel: license.ChannelDirect},
 		{ID: "c", SKU: "SPE_E5", Name: "Microsoft 365 E5", Quantity: 0, Status: license.StatusDeleted, Channel: license.ChannelDirect},
 	})
@@ -240,7 +240,7 @@ func TestParseSkipsLargeUnknownMembers(t *testing.T) {
 	}
 }
 
-// SPEC §3 paged lists: two pages of one list sent as one document — the
+// docs/definitions.md#sources, paged lists: two pages of one list sent as one document — the
 // envelopes one after another, or a JSON array of them — give every record
 // of both pages (3 + 2 = 5 subscriptions), never the second page alone.
 func TestPagedListsMerge(t *testing.T) {
@@ -288,7 +288,7 @@ func TestPagedListsMerge(t *testing.T) {
 	checkProblems(t, invalid(t, bad, KindDirectorySubs, Options{}), []wantProblem{{7, "value[0].totalLicenses", "must be 0 or more"}})
 }
 
-// SPEC §3 source 6: Graph's organization answer names the customer.
+// docs/definitions.md#sources, 6: Graph's organization answer names the customer.
 func TestParseOrganization(t *testing.T) {
 	doc := `{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#organization",
  "value": [{"id": "6F9A0C1E-1111-4222-8333-944455556666", "displayName": "Tailspin Toys", "tenantType": "AAD",

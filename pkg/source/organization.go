@@ -10,7 +10,7 @@ import (
 // organization reads Graph's GET /organization answer ({"@odata.context":
 // …, "value": [ {id, displayName, verifiedDomains: [{name, isDefault,
 // isInitial}], …} ]}): the customer's name, its Entra tenant id and
-// verified domains (SPEC §3 source 6). It carries neither users nor
+// verified domains (docs/definitions.md#sources, 6). It carries neither users nor
 // subscriptions; a customer known only from Graph is named from it.
 func (p *parser) organization(r io.Reader) error {
 	err := p.list(r, func(rec *record, o object) error {

@@ -51,7 +51,7 @@ type Summary struct {
 	Users     int       `json:"users"`
 	Version   int64     `json:"version"`
 	UpdatedAt time.Time `json:"updatedAt"`
-	// Copilot seats (SPEC §11): sold, assigned, and idle (unassigned plus
+	// Copilot seats (docs/definitions.md#copilot): sold, assigned, and idle (unassigned plus
 	// dormant or never used in the default window), which ranks customers.
 	CopilotSeatsSold     int `json:"copilotSeatsSold,omitempty"`
 	CopilotSeatsAssigned int `json:"copilotSeatsAssigned,omitempty"`

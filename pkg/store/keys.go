@@ -42,7 +42,7 @@
 //	customers in one adoption band                       GSI1/2/3        as above, FilterExpression band = :band
 //	most unassigned licences                             GSI1            GSI1PK=T#<t>#UNASSIGNED (ascending = most first)
 //	upsell candidates, busiest first                     GSI2            GSI2PK=T#<t>#UPSELL (ascending = highest usage first)
-//	most idle Copilot seats (SPEC §11)                   GSI3            GSI3PK=T#<t>#COPILOTIDLE (ascending = most idle seats first)
+//	most idle Copilot seats (docs/definitions.md#copilot)                   GSI3            GSI3PK=T#<t>#COPILOTIDLE (ascending = most idle seats first)
 //	export jobs / one export job                         table           Query PK=T#<t>, SK begins_with EXPORT# / GetItem
 //	one upload                                           table           GetItem PK=T#<t>, SK=UPLOAD#<id>
 //	portfolio roll-up (rollup_read.go)                   table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)

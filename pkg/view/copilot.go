@@ -2,7 +2,7 @@ package view
 
 import "github.com/licenseinsights/licenseinsights/pkg/license"
 
-// Copilot is the copilot block of insights and of the portfolio (SPEC §11).
+// Copilot is the copilot block of insights and of the portfolio (docs/definitions.md#copilot).
 // Activity figures are null until a Copilot usage report was ingested;
 // habitual is also null when the report gives no active days (version 1).
 type Copilot struct {

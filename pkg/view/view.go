@@ -30,7 +30,7 @@ type Deployment struct {
 }
 
 // Renewal is an upcoming renewal or lifecycle date of a subscription
-// (SPEC §2 renewal); the Partner Center details only where it gave them.
+// (docs/definitions.md#renewals); the Partner Center details only where it gave them.
 type Renewal struct {
 	SubscriptionID   string `json:"subscriptionId"`
 	Kind             string `json:"kind"`
@@ -74,7 +74,7 @@ type Product struct {
 	// enters the overall deployment figure (trial-only or lapsed SKUs do not).
 	InDeploymentTotal bool `json:"inDeploymentTotal"`
 	// UnknownProduct: held under a name neither the catalogue nor the
-	// customer's own SKUs know (SPEC §2 product).
+	// customer's own SKUs know (docs/definitions.md#subscriptions-and-products).
 	UnknownProduct bool      `json:"unknownProduct"`
 	Renewals       []Renewal `json:"renewals"`
 }
@@ -107,7 +107,7 @@ type Workload struct {
 	AdjustedUsagePercent      *float64  `json:"adjustedUsagePercent"`
 	UncountedActive           Uncounted `json:"uncountedActive"`
 	// Retired: reported, but out of overall usage, bands, ranked lists and
-	// recommendations (RETIRED_WORKLOADS, SPEC §2 workload).
+	// recommendations (RETIRED_WORKLOADS, docs/definitions.md#entitlements-and-usage).
 	Retired bool `json:"retired"`
 }
 
@@ -119,7 +119,7 @@ type Blocks struct {
 	Workloads             []Workload `json:"workloads"`
 	InactiveLicensedUsers int        `json:"inactiveLicensedUsers"`
 	// ExcludedProducts are listed apart: free, viral and company-level
-	// SKUs that take no part in any figure above (SPEC §2).
+	// SKUs that take no part in any figure above (docs/definitions.md#figures).
 	ExcludedProducts []ExcludedProduct `json:"excludedProducts"`
 }
 
@@ -151,7 +151,7 @@ type Insights struct {
 	Blocks
 	Waste           *Waste                   `json:"waste,omitempty"`
 	Recommendations []license.Recommendation `json:"recommendations"`
-	// Copilot is the Copilot adoption block (SPEC §11), absent for a
+	// Copilot is the Copilot adoption block (docs/definitions.md#copilot), absent for a
 	// customer without Copilot seats or report.
 	Copilot *Copilot `json:"copilot,omitempty"`
 }

@@ -100,7 +100,7 @@ func TestInsightsCopilot(t *testing.T) {
 		t.Errorf("copilot before the report:\n%s\nwant\n%s", pretty(got), pretty(wantSeats))
 	}
 
-	// Worked from SPEC §11 with D = 2026-11-28, window 28 (dates after 10-31):
+	// Worked from docs/definitions.md#copilot with D = 2026-11-28, window 28 (dates after 10-31):
 	// active: ann (11-27) = 1 of 4 → 25 %; dormant (assigned before 10-31,
 	// not active): bob, cat = 2; never used: cat (dan is new) = 1; new: dan
 	// (11-18 > 11-14) = 1; reclaimable bob, cat = 2; idle 2 + 2 = 4; apps:

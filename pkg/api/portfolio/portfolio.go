@@ -92,7 +92,7 @@ type Portfolio struct {
 	LowestUsage      []view.Headline `json:"lowestUsage"`
 	MostUnassigned   []view.Headline `json:"mostUnassigned"`
 	UpsellCandidates []view.Headline `json:"upsellCandidates"`
-	// Copilot sums the customers' Copilot figures (SPEC §11); absent while
+	// Copilot sums the customers' Copilot figures (docs/definitions.md#copilot); absent while
 	// no customer has any. MostIdleCopilot ranks customers by idle seats.
 	Copilot         *view.Copilot         `json:"copilot,omitempty"`
 	MostIdleCopilot []view.CopilotRanking `json:"mostIdleCopilot"`
