@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strings"
 
@@ -32,6 +33,9 @@ type Options struct {
 	// CustomerID is the customer the document is posted for; a snapshot's
 	// customer.id must equal it when it is set.
 	CustomerID string
+	// Today (UTC) bounds report dates (license.CheckReportDate); NoDate
+	// does not check them.
+	Today license.Date
 }
 
 // Document is what a parsed document gave, users aside (they are streamed).
@@ -209,6 +213,40 @@ func (p *parser) emit(u license.User) error {
 	}
 	p.doc.Users++
 	return p.onUser(u)
+}
+
+// checkReportDate applies license.CheckReportDate when Options.Today is set.
+func (p *parser) checkReportDate(d license.Date) error {
+	if p.opts.Today == license.NoDate {
+		return nil
+	}
+	return license.CheckReportDate(d, p.opts.Today)
+}
+
+// userKeys proves the user keys of one document unique: a second row with
+// a key already seen would silently replace the first (and two writes of
+// one item in a batch are refused by the store). It keeps a hash of every
+// key with the line it was first seen on: 12 bytes a user (plus the map's
+// own overhead) instead of the key itself. Two distinct keys collide with
+// probability 2⁻⁶⁴ per pair.
+type userKeys struct {
+	seed  maphash.Seed
+	lines map[uint64]int32
+}
+
+func newUserKeys() *userKeys {
+	return &userKeys{seed: maphash.MakeSeed(), lines: map[uint64]int32{}}
+}
+
+// add records key at line; for a key seen before it returns the problem's
+// reason, naming the first line (the first row is kept, with SkipInvalid).
+func (k *userKeys) add(key string, line int) (reason string, dup bool) {
+	h := maphash.String(k.seed, key)
+	if first, ok := k.lines[h]; ok {
+		return fmt.Sprintf("%q appears twice, here and at line %d: one row per user; remove one of them (with skipInvalid the first is kept)", key, first), true
+	}
+	k.lines[h] = int32(line)
+	return "", false
 }
 
 // addSubscription collects a good subscription, refusing a second one with
