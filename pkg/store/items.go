@@ -50,6 +50,9 @@ type Summary struct {
 	Users     int       `json:"users"`
 	Version   int64     `json:"version"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Replaced (DAY# items only) is the kind whose current document the
+	// partner replaced on purpose that day.
+	Replaced string `json:"replaced,omitempty"`
 }
 
 // SummaryOf derives the headline figures from a customer's figures.

@@ -114,6 +114,10 @@ func (h *Handler) postReport(ctx context.Context, r *api.Request) (api.Response,
 	if err != nil {
 		return api.Response{}, err
 	}
+	replace, err := r.QueryBool("replace")
+	if err != nil {
+		return api.Response{}, err
+	}
 	body, err := r.Body()
 	if err != nil {
 		return api.Response{}, err
@@ -128,7 +132,7 @@ func (h *Handler) postReport(ctx context.Context, r *api.Request) (api.Response,
 	ctx = observe.Annotate(ctx, "customer", customerID)
 	out, err := h.ingest.Ingest(ctx, ingest.Request{
 		Tenant: r.Tenant, CustomerID: customerID, Kind: kind,
-		Body: bytes.NewReader(body), SkipInvalid: skip, Now: h.now(),
+		Body: bytes.NewReader(body), SkipInvalid: skip, Replace: replace, Now: h.now(),
 	})
 	if err != nil {
 		observe.Emit(string(kind), observe.Metric{Name: observe.DocumentsRejected, Value: 1, Unit: observe.Count})
