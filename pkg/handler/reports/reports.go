@@ -72,6 +72,7 @@ func NewHandler(env *awsenv.Env, cfg config.Config) (*Handler, error) {
 	rt.Write(http.MethodPost, "/v1/customers/{customerId}/reports", h.postReport)
 	rt.Write(http.MethodPost, "/v1/uploads", h.createUpload)
 	rt.Read(http.MethodGet, "/v1/uploads/{uploadId}", h.getUpload)
+	rt.Write(http.MethodDelete, "/v1/customers/{customerId}", h.deleteCustomer)
 	h.router = rt
 	return h, nil
 }
@@ -183,6 +184,65 @@ func ingestError(err error) error {
 		return apiErr
 	}
 	return err
+}
+
+// deleteCustomer answers DELETE /v1/customers/{customerId}: the customer's
+// items (store.DeleteCustomer; the roll-up follows from the stream), then
+// the documents stored for it alone: uploads and single-customer exports,
+// objects before records, so that a failure leaves a record to retry from.
+// Repeating it finishes what a failed one left; 404 once nothing is left.
+func (h *Handler) deleteCustomer(ctx context.Context, r *api.Request) (api.Response, error) {
+	id, err := r.CustomerID()
+	if err != nil {
+		return api.Response{}, err
+	}
+	ctx = observe.WithAttrs(ctx, slog.String("customer", id))
+	uploads, exports, err := h.store.CustomerDocuments(ctx, r.Tenant, id)
+	if err != nil {
+		return api.Response{}, err
+	}
+	err = h.store.DeleteCustomer(ctx, r.Tenant, id)
+	if errors.Is(err, store.ErrNotFound) && len(uploads) == 0 && len(exports) == 0 {
+		return api.Response{}, api.NotFound("customer", id)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return api.Response{}, err
+	}
+	for _, u := range uploads {
+		key, err := blob.UploadKey(r.Tenant, u.ID)
+		if err != nil {
+			return api.Response{}, err
+		}
+		if err := h.blob.Delete(ctx, key); err != nil {
+			return api.Response{}, err
+		}
+		if err := h.store.DeleteUpload(ctx, r.Tenant, u.ID); err != nil {
+			return api.Response{}, err
+		}
+	}
+	for _, j := range exports {
+		if j.ObjectKey != "" {
+			if err := h.blob.Delete(ctx, j.ObjectKey); err != nil {
+				return api.Response{}, err
+			}
+		}
+		if err := h.store.DeleteExport(ctx, r.Tenant, j.ID); err != nil {
+			return api.Response{}, err
+		}
+	}
+	slog.InfoContext(ctx, "customer deleted", "uploads", len(uploads), "exports", len(exports))
+	return api.JSON(http.StatusOK, deletedCustomer{
+		CustomerID: id, UploadsDeleted: len(uploads), ExportsDeleted: len(exports),
+		Message: "the customer is deleted; the portfolio drops its figures within seconds. Post a document for this id to start it afresh",
+	})
+}
+
+// deletedCustomer answers DELETE /v1/customers/{customerId}.
+type deletedCustomer struct {
+	CustomerID     string `json:"customerId"`
+	UploadsDeleted int    `json:"uploadsDeleted"`
+	ExportsDeleted int    `json:"exportsDeleted"`
+	Message        string `json:"message"`
 }
 
 // uploadRequest is POST /v1/uploads's body.
