@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -241,4 +242,20 @@ func LambdaHandler[H Routed](h H, err error) (lambda.Handler, error) {
 		return nil, err
 	}
 	return lambda.NewHandler(h.Router().Handle), nil
+}
+
+// BearerToken reads an Authorization header's "Bearer <token>": the one
+// rule for the authorizer and the local gateway. The scheme is matched
+// without regard to case (RFC 6750 §2.1 and RFC 9110 §11.1: auth schemes
+// are case-insensitive), so "bearer x" and "BEARER x" are "Bearer x".
+func BearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
 }
