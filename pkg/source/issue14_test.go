@@ -1,6 +1,8 @@
 package source
 
 import (
+	"bytes"
+	"compress/gzip"
 	"strings"
 	"testing"
 
@@ -87,4 +89,39 @@ func TestReportDateInTheFuture(t *testing.T) {
 		{2, "Report Refresh Date", "2026-11-21 is in the future"},
 	})
 	mustParse(t, reportHeader+"\n"+reportRow("a@x.com", "")+"\n", KindActiveUserDetail, Options{Today: today})
+}
+
+// utf16le encodes s as UTF-16LE, with a BOM when bom is set.
+func utf16le(s string, bom bool) string {
+	var b []byte
+	if bom {
+		b = append(b, 0xff, 0xfe)
+	}
+	for _, r := range s {
+		b = append(b, byte(r), byte(r>>8))
+	}
+	return string(b)
+}
+
+// UTF-16 and gzip documents are named as such, with what to send instead,
+// whether the kind is given or detected.
+func TestEncodingProblems(t *testing.T) {
+	snap := `{"schema": "license-snapshot/v1", "customer": {"id": "c"}, "reportDate": "2026-11-20", "users": []}`
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(snap))
+	zw.Close()
+	for _, tc := range []struct{ name, doc, want string }{
+		{"UTF-16 with a BOM", utf16le(snap, true), "UTF-16 encoded"},
+		{"UTF-16 without a BOM", utf16le(snap, false), "UTF-16 encoded"},
+		{"UTF-16 CSV", utf16le(reportHeader+"\n", true), "send it as UTF-8"},
+		{"gzip", gz.String(), "gzip-compressed: send it uncompressed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkProblems(t, invalid(t, tc.doc, KindSnapshot, Options{}), []wantProblem{{1, "", tc.want}})
+			if _, err := Detect([]byte(tc.doc)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Detect: %v, want %q", err, tc.want)
+			}
+		})
+	}
 }

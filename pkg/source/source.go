@@ -136,6 +136,10 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 	if head, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(head, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
 	}
+	if head, _ := br.Peek(encodingPeek); encodingProblem(head) != "" {
+		p.fail(Problem{Line: 1, Reason: encodingProblem(head)})
+		return p.doc, &p.invalid
+	}
 	var err error
 	switch kind {
 	case KindSnapshot:
@@ -163,6 +167,29 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 		return p.doc, &p.invalid
 	}
 	return p.doc, nil
+}
+
+// encodingPeek is how many first bytes encodingProblem looks at.
+const encodingPeek = 64
+
+// encodingProblem names what is wrong with a document that is not text in
+// UTF-8 at all, from its first bytes, and what to send instead; "" when
+// nothing is. Without it such a document reads as broken JSON or as a CSV
+// without its header, which says nothing of the cause.
+func encodingProblem(head []byte) string {
+	nul := bytes.Count(head, []byte{0})
+	switch {
+	// gzip's magic number; the second form is what it becomes when a
+	// gateway passed the bytes on as text (0x8b is not UTF-8).
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}), bytes.HasPrefix(head, []byte("\x1f\uFFFD")):
+		return "the document is gzip-compressed: send it uncompressed, as Microsoft's API returned it (a large file goes through POST /v1/uploads, uncompressed too)"
+	// A UTF-16 byte order mark, or the NUL byte of every ASCII character.
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}), bytes.HasPrefix(head, []byte{0xfe, 0xff}), nul > 0 && nul*4 >= len(head):
+		return "the document is UTF-16 encoded (as Windows PowerShell 5's Out-File and Export-Csv write by default): send it as UTF-8, e.g. Export-Csv -Encoding utf8 or Out-File -Encoding utf8, or the file exactly as Microsoft's API returned it"
+	case nul > 0:
+		return "the document holds NUL bytes, so it is not a text document: send the JSON or CSV as UTF-8 text"
+	}
+	return ""
 }
 
 // parser is the state shared by every format.
