@@ -1380,7 +1380,7 @@ func unprovokable(status int, c routeCase) string {
 	case status == http.StatusForbidden && !c.writerOnly:
 		return "readers may call the route: 403 comes only from an authorizer context with an invalid tenant or an unknown role, which the gateway's tokens never carry"
 	case status == http.StatusServiceUnavailable:
-		return "only while the function's signing credentials are being renewed"
+		return "only while the function's signing credentials are being renewed, or the store does not answer within the request's deadline (pkg/handler/reports TestHungStoreAnswers503)"
 	}
 	return ""
 }

@@ -168,6 +168,19 @@ func (rt *Router) Routes() []string {
 	return out
 }
 
+// Deadlines of a request's work. API Gateway ends every integration at 29
+// s, after which the caller gets a bare 504 and the function runs on for
+// nothing. Every store call of a request carries the request's deadline, so
+// a store that hangs makes the request end early with a 503 and
+// Retry-After (Unavailable) that a client knows to retry. Reads are short
+// (a few GetItem or Query calls), so they get a tighter budget than writes,
+// which parse and write a whole document.
+const (
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 25 * time.Second
+	RetryAfterSeconds = 5
+)
+
 // Handle is the Lambda handler: lambda.Start(router.Handle).
 func (rt *Router) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	start := time.Now()
@@ -197,11 +210,20 @@ func (rt *Router) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 	if len(ev.Body) > MaxBodyBytes*4/3+4 {
 		return errorResponse(TooLarge()), nil
 	}
-	out, err := r.h(ctx, &Request{Event: ev, Tenant: tenant, Role: role})
+	budget := ReadTimeout
+	if r.write {
+		budget = WriteTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	out, err := r.h(hctx, &Request{Event: ev, Tenant: tenant, Role: role})
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
 			slog.ErrorContext(ctx, "handler failed", "error", err.Error())
+			if errors.Is(err, context.DeadlineExceeded) && hctx.Err() != nil {
+				err = Unavailable()
+			}
 		}
 		return errorResponse(err), nil
 	}

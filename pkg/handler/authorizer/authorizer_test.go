@@ -109,7 +109,11 @@ func TestAuthorize(t *testing.T) {
 			c["Exp"] = now.Add(time.Hour).Unix()
 			return c
 		}()), "", ""},
-		{"PARTNER_TENANT is not partner_tenant", sign(t, good, "k1", func() jwt.MapClaims { c := without("partner_tenant"); c["PARTNER_TENANT"] = "contoso-partner"; return c }()), "", ""},
+		{"PARTNER_TENANT is not partner_tenant", sign(t, good, "k1", func() jwt.MapClaims {
+			c := without("partner_tenant")
+			c["PARTNER_TENANT"] = "contoso-partner"
+			return c
+		}()), "", ""},
 		// exp only as a number.
 		{"exp as a string", sign(t, good, "k1", with("exp", strconv.FormatInt(now.Add(time.Hour).Unix(), 10))), "", ""},
 		{"iat as a string", sign(t, good, "k1", with("iat", strconv.FormatInt(now.Unix(), 10))), "", ""},
