@@ -10,6 +10,7 @@ import (
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
@@ -153,5 +154,52 @@ func TestUploadAbandonedReadsAsFailed(t *testing.T) {
 				t.Fatalf("abandoned: %v", body)
 			}
 		}
+	}
+}
+
+// TestUploadOutcomeNotRecordedIsRetried: the ingest succeeds but recording
+// the outcome fails (the upload's third PutItem: create, claim, finish).
+// The attempt releases the upload and asks for a retry; the redelivery
+// finds the document already current ("unchanged", nothing counted twice)
+// and the upload ends succeeded.
+func TestUploadOutcomeNotRecordedIsRetried(t *testing.T) {
+	db, table := devstacktest.Table(t)
+	s3c, bucket := devstacktest.Bucket(t)
+	var puts atomic.Int64
+	faulty := dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("injectedFault",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if awsmiddleware.GetOperationName(ctx) == "PutItem" && puts.Add(1) == 3 {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, errors.New("injected fault: connection reset")
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.Before)
+		})
+	})
+	h, err := NewHandler(&awsenv.Env{DynamoDB: faulty, S3: s3c, Table: table, Bucket: bucket}, config.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := call(t, h, "acme", "writer", "POST", "/v1/uploads", nil, nil, `{"customerId":"fabrikam","kind":"snapshot"}`)
+	id := body["uploadId"].(string)
+	key := "uploads/acme/" + id
+	if err := h.blob.Upload(context.Background(), key, "application/json", bytes.NewReader([]byte(snapshot("fabrikam", "Bob")))); err != nil {
+		t.Fatal(err)
+	}
+	ev := objectCreated(bucket, key)
+	if _, err := h.Invoke(context.Background(), ev); err == nil {
+		t.Fatal("the attempt whose outcome was lost asked for no retry")
+	}
+	if _, body = call(t, h, "acme", "reader", "GET", "/v1/uploads/{uploadId}", map[string]string{"uploadId": id}, nil, ""); body["status"] != "pending" {
+		t.Fatalf("after the lost outcome: %v", body)
+	}
+	if _, err := h.Invoke(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	_, body = call(t, h, "acme", "reader", "GET", "/v1/uploads/{uploadId}", map[string]string{"uploadId": id}, nil, "")
+	result, _ := body["result"].(map[string]any)
+	if body["status"] != "succeeded" || body["attempts"] != 2.0 || result["status"] != "unchanged" || result["version"] != 1.0 {
+		t.Fatalf("after the redelivery: %v", body)
 	}
 }

@@ -455,11 +455,21 @@ func (h *Handler) ingestUpload(ctx context.Context, tenant license.Tenant, u *st
 
 // finishUpload records the outcome; an attempt that lost its claim (a
 // newer attempt took over after its lease) leaves the newer one's outcome.
+// An outcome that cannot be recorded releases the upload, so that Lambda's
+// retry does the attempt again (an ingest already done answers
+// "unchanged": ingesting is idempotent by content) instead of being dropped
+// while the lease runs.
 func (h *Handler) finishUpload(ctx context.Context, t license.Tenant, u *store.Upload, status string, result any) error {
+	claim := *u
 	err := h.store.FinishUpload(ctx, t, u, status, result, h.now().UTC())
-	if errors.Is(err, store.ErrUploadTaken) {
+	switch {
+	case errors.Is(err, store.ErrUploadTaken):
 		slog.WarnContext(ctx, "upload finished after its lease; the newer attempt's outcome stands")
 		return nil
+	case err != nil:
+		if rerr := h.store.ReleaseUpload(ctx, t, &claim, fmt.Sprintf("attempt %d could not record its outcome; it is retried automatically", claim.Attempts)); rerr != nil {
+			slog.WarnContext(ctx, "could not release the upload", "error", rerr.Error())
+		}
 	}
 	return err
 }
