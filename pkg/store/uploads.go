@@ -48,10 +48,13 @@ const UploadLeaseGrace = 5 * time.Minute
 
 // Upload is a large document sent through a presigned PUT.
 type Upload struct {
-	ID          string     `json:"uploadId"`
-	CustomerID  string     `json:"customerId"`
-	Kind        string     `json:"kind,omitempty"` // "" = detect
-	SkipInvalid bool       `json:"skipInvalid"`
+	ID          string `json:"uploadId"`
+	CustomerID  string `json:"customerId"`
+	Kind        string `json:"kind,omitempty"` // "" = detect
+	SkipInvalid bool   `json:"skipInvalid"`
+	// Replace takes the document as current even when older (ingest
+	// Request.Replace).
+	Replace     bool       `json:"replace,omitempty"`
 	Status      string     `json:"status"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	StartedAt   *time.Time `json:"startedAt,omitempty"`

@@ -134,3 +134,41 @@ func TestReplaceRestoresACustomer(t *testing.T) {
 		t.Fatalf("history after a same-day ingest: %+v", hist)
 	}
 }
+
+// TestUploadReplace: a document too large for a direct POST can replace
+// too: an upload created with "replace": true takes the older right
+// snapshot over the newer wrong one; without it the same upload fails
+// with the 409's reason.
+func TestUploadReplace(t *testing.T) {
+	h, st := newHandler(t)
+	h.now = func() time.Time { return time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC) }
+	if status, body := postSnapshot(t, h, datedSnapshot("2026-11-20", "Wrong"), nil); status != 200 {
+		t.Fatalf("the wrong report: %d %v", status, body)
+	}
+	upload := func(req string) map[string]any {
+		_, body := call(t, h, "acme", "writer", "POST", "/v1/uploads", nil, nil, req)
+		id := body["uploadId"].(string)
+		key := "uploads/acme/" + id
+		if err := h.blob.Upload(context.Background(), key, "application/json", strings.NewReader(datedSnapshot("2026-11-18", "Bob"))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Invoke(context.Background(), objectCreated(h.blob.Bucket(), key)); err != nil {
+			t.Fatal(err)
+		}
+		_, body = call(t, h, "acme", "reader", "GET", "/v1/uploads/{uploadId}", map[string]string{"uploadId": id}, nil, "")
+		return body
+	}
+	body := upload(`{"customerId":"fabrikam","kind":"snapshot"}`)
+	errBody, _ := body["result"].(map[string]any)["error"].(map[string]any)
+	if body["status"] != "failed" || errBody["code"] != "conflict" {
+		t.Fatalf("older upload without replace: %v", body)
+	}
+	body = upload(`{"customerId":"fabrikam","kind":"snapshot","replace":true}`)
+	if body["status"] != "succeeded" || body["replace"] != true || body["result"].(map[string]any)["replaced"] != true {
+		t.Fatalf("older upload with replace: %v", body)
+	}
+	f, err := st.Figures(context.Background(), mustTenant(t, "acme"), "fabrikam")
+	if err != nil || f.Figures.ReportDate.String() != "2026-11-18" {
+		t.Fatalf("figures: %+v %v", f, err)
+	}
+}

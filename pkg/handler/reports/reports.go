@@ -250,6 +250,7 @@ type uploadRequest struct {
 	CustomerID  string `json:"customerId"`
 	Kind        string `json:"kind"`
 	SkipInvalid bool   `json:"skipInvalid"`
+	Replace     bool   `json:"replace"`
 }
 
 type uploadResponse struct {
@@ -277,7 +278,7 @@ func (h *Handler) createUpload(ctx context.Context, r *api.Request) (api.Respons
 	now := h.now().UTC()
 	id := newID(now)
 	if err := h.store.CreateUpload(ctx, r.Tenant, store.Upload{
-		ID: id, CustomerID: req.CustomerID, Kind: string(kind), SkipInvalid: req.SkipInvalid, CreatedAt: now,
+		ID: id, CustomerID: req.CustomerID, Kind: string(kind), SkipInvalid: req.SkipInvalid, Replace: req.Replace, CreatedAt: now,
 	}); err != nil {
 		return api.Response{}, err
 	}
@@ -449,7 +450,7 @@ func (h *Handler) ingestUpload(ctx context.Context, tenant license.Tenant, u *st
 	defer body.Close()
 	return h.ingest.Ingest(ctx, ingest.Request{
 		Tenant: tenant, CustomerID: u.CustomerID, Kind: kind,
-		Body: body, SkipInvalid: u.SkipInvalid, Now: h.now(),
+		Body: body, SkipInvalid: u.SkipInvalid, Replace: u.Replace, Now: h.now(),
 	})
 }
 
