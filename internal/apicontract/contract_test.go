@@ -478,6 +478,7 @@ const (
 	routeReports    = "POST /v1/customers/{customerId}/reports"
 	routeNewUpload  = "POST /v1/uploads"
 	routeUpload     = "GET /v1/uploads/{uploadId}"
+	routeDelete     = "DELETE /v1/customers/{customerId}"
 	routeCustomers  = "GET /v1/customers"
 	routeInsights   = "GET /v1/customers/{customerId}/insights"
 	routeHistory    = "GET /v1/customers/{customerId}/history"
@@ -818,6 +819,28 @@ func cases() map[string]routeCase {
 					}},
 				{name: "too large for a direct POST", method: http.MethodPost, target: "/v1/customers/contoso/reports?kind=snapshot", body: oversized(), status: http.StatusRequestEntityTooLarge,
 					check: func(t *testing.T, r response) { wantErrorCode(t, r, "payload_too_large") }},
+			}
+		}},
+
+		// Write cases run after every read: skipper can go.
+		routeDelete: {writerOnly: true, calls: func(e *env) []call {
+			return []call{
+				{name: "delete skipper", method: http.MethodDelete, target: "/v1/customers/skipper", status: http.StatusOK,
+					check: func(t *testing.T, r response) {
+						var out struct {
+							CustomerID string `json:"customerId"`
+						}
+						r.decode(t, &out)
+						if out.CustomerID != "skipper" {
+							t.Errorf("delete: %s", r)
+						}
+						if r := e.send(t, "", http.MethodGet, "/v1/customers/skipper/insights", nil); r.Status != http.StatusNotFound {
+							t.Errorf("skipper's insights after the delete: %d", r.Status)
+						}
+					}},
+				{name: "delete skipper again", method: http.MethodDelete, target: "/v1/customers/skipper", status: http.StatusNotFound,
+					check: func(t *testing.T, r response) { wantErrorCode(t, r, "not_found") }},
+				{name: "invalid customer id", method: http.MethodDelete, target: "/v1/customers/not%20an%20id", status: http.StatusBadRequest},
 			}
 		}},
 
@@ -1357,7 +1380,7 @@ func unprovokable(status int, c routeCase) string {
 	case status == http.StatusForbidden && !c.writerOnly:
 		return "readers may call the route: 403 comes only from an authorizer context with an invalid tenant or an unknown role, which the gateway's tokens never carry"
 	case status == http.StatusServiceUnavailable:
-		return "only while the function's signing credentials are being renewed"
+		return "only while the function's signing credentials are being renewed, or the store does not answer within the request's deadline (pkg/handler/reports TestHungStoreAnswers503)"
 	}
 	return ""
 }

@@ -247,14 +247,14 @@ func invokeWithin(ctx context.Context, fn *Function, payload []byte, limit time.
 	}
 }
 
-// authorize reads "Bearer <token>" the way the TOKEN authorizer's identity
-// source does: no header or an unknown token is 401.
+// authorize reads "Bearer <token>" by the authorizer's own rule
+// (api.BearerToken): no header or an unknown token is 401.
 func (g *Gateway) authorize(header string) (Token, bool) {
-	scheme, value, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	value, ok := api.BearerToken(header)
+	if !ok {
 		return Token{}, false
 	}
-	t, ok := g.tokens[strings.TrimSpace(value)]
+	t, ok := g.tokens[value]
 	return t, ok
 }
 

@@ -155,6 +155,8 @@ func TestGatewayRefusals(t *testing.T) {
 		{"unknown token", "GET", "/v1/portfolio", "nope", nil, nil, 401, "unauthorized", unauthorizedBody},
 		{"basic scheme", "GET", "/v1/portfolio", "", []string{"Authorization", "Basic ZGVtbzpkZW1v"}, nil, 401, "unauthorized", unauthorizedBody},
 		{"lower-case scheme", "GET", "/v1/portfolio", "", []string{"Authorization", "bearer demo"}, nil, 200, "", ""},
+		{"upper-case scheme", "GET", "/v1/portfolio", "", []string{"Authorization", "BEARER demo"}, nil, 200, "", ""},
+		{"scheme without token", "GET", "/v1/portfolio", "", []string{"Authorization", "Bearer "}, nil, 401, "unauthorized", unauthorizedBody},
 		{"unknown path", "GET", "/v1/nothing", "demo", nil, nil, 404, "not_found", ""},
 		{"too deep", "GET", "/v1/portfolio/history/x", "demo", nil, nil, 404, "not_found", ""},
 		{"wrong method", "DELETE", "/v1/portfolio", "demo", nil, nil, 405, "method_not_allowed", ""},

@@ -54,6 +54,9 @@ var expectations = map[string]expectation{
 	"ingest-create-upload.json":  api(201, equals("status", "pending"), hasField("uploadUrl")),
 	"ingest-get-upload.json":     api(404, equals("error.code", "not_found")),
 	"ingest-upload-arrived.json": handledWithoutError(),
+	// A customer the demo portfolio does not have: deleting a demo
+	// customer would change what the other events read.
+	"ingest-delete-customer.json": api(404, equals("error.code", "not_found")),
 
 	// AuthorizerFunction: an expired token is refused with exactly the
 	// message API Gateway turns into 401.

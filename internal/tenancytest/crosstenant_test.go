@@ -62,6 +62,21 @@ func cases() map[string]routeCase {
 			reader: http.StatusForbidden,
 		},
 
+		"DELETE /v1/customers/{customerId}": {
+			write: true,
+			asWrongTenant: func(t *testing.T, w *world) {
+				// B deleting A's customer gets exactly a missing customer's
+				// answer; A's views (compared byte for byte at the end)
+				// keep it.
+				w.sameAsMissing(t, http.MethodDelete, path("/v1/customers/%s"), nil, aOnly, missingCustomerID)
+				if r := w.call(t, tokenA, http.MethodGet, "/v1/customers/"+aOnly+"/insights", nil); r.Status != http.StatusOK {
+					t.Fatalf("A's %s after B's delete: %d", aOnly, r.Status)
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/customers/acme", nil },
+			reader: http.StatusForbidden,
+		},
+
 		"POST /v1/uploads": {
 			write: true,
 			asWrongTenant: func(t *testing.T, w *world) {
@@ -382,7 +397,7 @@ func TestEveryRouteHasACrossTenantCase(t *testing.T) {
 		if c.asWrongTenant == nil || c.probe == nil || c.reader == 0 {
 			t.Errorf("case %s is incomplete", key)
 		}
-		if strings.HasPrefix(key, "POST ") && c.reader != http.StatusForbidden {
+		if (strings.HasPrefix(key, "POST ") || strings.HasPrefix(key, "DELETE ")) && c.reader != http.StatusForbidden {
 			t.Errorf("case %s: a reader must get 403 on a write route", key)
 		}
 	}

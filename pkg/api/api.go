@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -167,6 +168,19 @@ func (rt *Router) Routes() []string {
 	return out
 }
 
+// Deadlines of a request's work. API Gateway ends every integration at 29
+// s, after which the caller gets a bare 504 and the function runs on for
+// nothing. Every store call of a request carries the request's deadline, so
+// a store that hangs makes the request end early with a 503 and
+// Retry-After (Unavailable) that a client knows to retry. Reads are short
+// (a few GetItem or Query calls), so they get a tighter budget than writes,
+// which parse and write a whole document.
+const (
+	ReadTimeout       = 10 * time.Second
+	WriteTimeout      = 25 * time.Second
+	RetryAfterSeconds = 5
+)
+
 // Handle is the Lambda handler: lambda.Start(router.Handle).
 func (rt *Router) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, _ error) {
 	start := time.Now()
@@ -196,11 +210,20 @@ func (rt *Router) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 	if len(ev.Body) > MaxBodyBytes*4/3+4 {
 		return errorResponse(TooLarge()), nil
 	}
-	out, err := r.h(ctx, &Request{Event: ev, Tenant: tenant, Role: role})
+	budget := ReadTimeout
+	if r.write {
+		budget = WriteTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	out, err := r.h(hctx, &Request{Event: ev, Tenant: tenant, Role: role})
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
 			slog.ErrorContext(ctx, "handler failed", "error", err.Error())
+			if errors.Is(err, context.DeadlineExceeded) && hctx.Err() != nil {
+				err = Unavailable()
+			}
 		}
 		return errorResponse(err), nil
 	}
@@ -235,3 +258,19 @@ type Routed interface{ Router() *Router }
 // LambdaHandler is the Lambda handler of an API function: h's router
 // behind API Gateway's proxy events (pkg/app builds every API function so).
 func LambdaHandler(h Routed) lambda.Handler { return lambda.NewHandler(h.Router().Handle) }
+
+// BearerToken reads an Authorization header's "Bearer <token>": the one
+// rule for the authorizer and the local gateway. The scheme is matched
+// without regard to case (RFC 6750 §2.1 and RFC 9110 §11.1: auth schemes
+// are case-insensitive), so "bearer x" and "BEARER x" are "Bearer x".
+func BearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
+}

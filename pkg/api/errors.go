@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -18,6 +19,9 @@ type Error struct {
 	Code    string
 	Message string
 	Details []any
+	// RetryAfter, when positive, is sent as the Retry-After header
+	// (seconds).
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -75,7 +79,18 @@ func errorResponse(err error) events.APIGatewayProxyResponse {
 		b.Error.Details = []any{}
 	}
 	resp, _ := JSON(e.Status, b)
+	if e.RetryAfter > 0 {
+		resp.Headers["Retry-After"] = strconv.Itoa(e.RetryAfter)
+	}
 	return resp
+}
+
+// Unavailable is the 503 of a request whose store did not answer within
+// its deadline: nothing is wrong with the request, and it may be sent
+// again shortly.
+func Unavailable() *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", RetryAfter: RetryAfterSeconds,
+		Message: fmt.Sprintf("the data store did not answer in time; nothing was changed that a retry would repeat, so send the request again in %d seconds", RetryAfterSeconds)}
 }
 
 // JSON is a response with v as its JSON body.

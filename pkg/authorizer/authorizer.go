@@ -110,19 +110,20 @@ func stageWildcard(methodArn string) string {
 	return parts[0] + "/" + parts[1] + "/*/*"
 }
 
-type claims struct {
-	jwt.RegisteredClaims
-	Roles []string `json:"roles"`
-	Scope string   `json:"scp"`
-}
-
-// Validate checks a "Bearer <jwt>" value and returns who it names.
+// Validate checks a "Bearer <jwt>" value (api.BearerToken: the scheme in
+// any letter case) and returns who it names.
+//
+// Claims are read from a map, by their exact names: decoding into a struct
+// would match "ROLES" or "Exp" for "roles" and "exp" (encoding/json ignores
+// case), so a token could grant itself the writer role or a later expiry
+// under a differently spelt name. exp (required), nbf and iat must be JSON
+// numbers: a string "exp" is refused (jwt.MapClaims parses numbers only).
 func (a *Authorizer) Validate(ctx context.Context, header string) (*Identity, error) {
-	raw, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || raw == "" {
+	raw, ok := api.BearerToken(header)
+	if !ok {
 		return nil, errors.New("no bearer token")
 	}
-	var c claims
+	c := jwt.MapClaims{}
 	tok, err := jwt.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		return a.keys.key(ctx, kid)
@@ -137,29 +138,41 @@ func (a *Authorizer) Validate(ctx context.Context, header string) (*Identity, er
 	if err != nil || !tok.Valid {
 		return nil, fmt.Errorf("invalid token: %w", err)
 	}
-	// The tenant claim's name is configurable, so read it from the raw payload.
-	var all map[string]any
-	if err := decodeSegment(strings.Split(raw, ".")[1], &all); err != nil {
-		return nil, err
+	// jwt.MapClaims would take a string iat as "no iat"; a number is the
+	// only form RFC 7519 allows.
+	if v, has := c["iat"]; has {
+		if _, num := v.(float64); !num {
+			return nil, fmt.Errorf("invalid token: iat is %T, not a number", v)
+		}
 	}
-	tenantID, _ := all[a.s.TenantClaim].(string)
+	tenantID, _ := c[a.s.TenantClaim].(string)
 	tenant, err := license.NewTenant(tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("claim %s: %w", a.s.TenantClaim, err)
 	}
+	subject, _ := c["sub"].(string)
 	role := api.RoleReader
-	if slices.Contains(c.Roles, WriterAppRole) || slices.Contains(strings.Fields(c.Scope), WriterScope) {
+	if slices.Contains(stringsOf(c["roles"]), WriterAppRole) || slices.Contains(strings.Fields(stringOf(c["scp"])), WriterScope) {
 		role = api.RoleWriter
 	}
-	return &Identity{Subject: c.Subject, Tenant: tenant, Role: role}, nil
+	return &Identity{Subject: subject, Tenant: tenant, Role: role}, nil
 }
 
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
+// stringsOf is a claim's array of strings (other members ignored).
+func stringsOf(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
 	}
-	return json.Unmarshal(b, v)
+	return out
+}
+
+func stringOf(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // keySet caches the issuer's signing keys, refreshing when a token names an

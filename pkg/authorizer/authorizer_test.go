@@ -9,6 +9,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +94,30 @@ func TestAuthorize(t *testing.T) {
 		{"no tenant claim", sign(t, good, "k1", without("partner_tenant")), "", ""},
 		{"malformed tenant", sign(t, good, "k1", with("partner_tenant", "a#b")), "", ""},
 		{"not a bearer token", "Basic dXNlcjpwYXNz", "", ""},
+		// The scheme in any letter case (RFC 6750), one rule with the
+		// local gateway (api.BearerToken).
+		{"lower-case scheme", "bearer " + strings.TrimPrefix(sign(t, good, "k1", base()), "Bearer "), "contoso-partner", "reader"},
+		{"upper-case scheme", "BEARER " + strings.TrimPrefix(sign(t, good, "k1", base()), "Bearer "), "contoso-partner", "reader"},
+		{"scheme only", "Bearer ", "", ""},
+		// Claim names are exact: a differently spelt claim grants nothing
+		// and stands in for nothing.
+		{"ROLES is not roles", sign(t, good, "k1", with("ROLES", []string{"LicenseInsights.Writer"})), "contoso-partner", "reader"},
+		{"Scp is not scp", sign(t, good, "k1", with("Scp", "licenses.write")), "contoso-partner", "reader"},
+		{"EXP is not exp", sign(t, good, "k1", func() jwt.MapClaims { c := without("exp"); c["EXP"] = now.Add(time.Hour).Unix(); return c }()), "", ""},
+		{"a later Exp does not extend exp", sign(t, good, "k1", func() jwt.MapClaims {
+			c := with("exp", now.Add(-time.Hour).Unix())
+			c["Exp"] = now.Add(time.Hour).Unix()
+			return c
+		}()), "", ""},
+		{"PARTNER_TENANT is not partner_tenant", sign(t, good, "k1", func() jwt.MapClaims {
+			c := without("partner_tenant")
+			c["PARTNER_TENANT"] = "contoso-partner"
+			return c
+		}()), "", ""},
+		// exp only as a number.
+		{"exp as a string", sign(t, good, "k1", with("exp", strconv.FormatInt(now.Add(time.Hour).Unix(), 10))), "", ""},
+		{"iat as a string", sign(t, good, "k1", with("iat", strconv.FormatInt(now.Unix(), 10))), "", ""},
+		{"tenant of dots", sign(t, good, "k1", with("partner_tenant", "..")), "", ""},
 		{"garbage", "Bearer not.a.jwt", "", ""},
 	}
 	for _, tc := range tests {

@@ -4,8 +4,8 @@
 // ten-user customer and a million-user portfolio.
 //
 // The files are RFC 4180 CSV (header row, comma separated, fields quoted
-// when they hold a comma, quote or line break, CRLF line ends), UTF-8
-// without a byte order mark. Every text cell that comes from data goes
+// when they hold a comma, quote, line break, ';' or tab or start or end
+// with a space, CRLF line ends), UTF-8 without a byte order mark. Every text cell that comes from data goes
 // through Neutralise, so no cell starts a spreadsheet formula. The column
 // order of each dataset is fixed and documented in README.md next to this
 // file; it only ever grows at the end.
@@ -13,7 +13,6 @@ package export
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -90,8 +89,7 @@ func Write(ctx context.Context, r Reader, req Request, w io.Writer) (Result, err
 			return Result{}, err
 		}
 	}
-	e := &exporter{ctx: ctx, r: r, req: req, csv: csv.NewWriter(w)}
-	e.csv.UseCRLF = true // RFC 4180 line ends
+	e := &exporter{ctx: ctx, r: r, req: req, csv: newCSVWriter(w)}
 	var err error
 	switch req.Dataset {
 	case Users:
@@ -114,7 +112,7 @@ type exporter struct {
 	ctx context.Context
 	r   Reader
 	req Request
-	csv *csv.Writer
+	csv *csvWriter
 	res Result
 }
 

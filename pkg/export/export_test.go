@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
@@ -418,5 +419,52 @@ func TestWriterErrorIsReturned(t *testing.T) {
 	_, err := Write(context.Background(), portfolio(t), Request{Tenant: tenant(t), Dataset: Users}, &failingWriter{n: 10})
 	if err == nil || !strings.Contains(err.Error(), "upload aborted") {
 		t.Errorf("error %v, want the writer's", err)
+	}
+}
+
+// TestSpreadsheetSplit: the users export of cells built to run a formula
+// once a spreadsheet cuts the line on ',' or on ';' (Excel in a French or
+// German locale), or trims bare fields. Splitting every line naively on ','
+// and on ';' (a spreadsheet that ignores quotes), no piece starts a
+// formula; and a real CSV reader gets every value back as neutralised.
+func TestSpreadsheetSplit(t *testing.T) {
+	r := portfolio(t)
+	names := []string{"Smith;=1+1", "Doe,@SUM(A1)", " padded ", "tab\t-1", "x;＝1", `q"uote;+1`}
+	rows := r.customers["fabrikam"].users[1]
+	for i, n := range names {
+		u := rows[0]
+		u.User.Key = fmt.Sprintf("u%d@fabrikam.com", i)
+		u.User.DisplayName = n
+		rows = append(rows, u)
+	}
+	r.customers["fabrikam"].users[1] = rows
+	var out bytes.Buffer
+	if _, err := Write(context.Background(), r, Request{Tenant: tenant(t), Dataset: Users, CustomerID: "fabrikam"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	raw := out.String()
+	for _, sep := range []string{",", ";", "\t"} {
+		for _, line := range strings.Split(raw, "\r\n") {
+			for _, piece := range strings.Split(line, sep) {
+				p := strings.TrimPrefix(piece, `"`)
+				if first, _ := utf8.DecodeRuneInString(p); p != "" && strings.ContainsRune("=+-@＝＋－＠", first) {
+					t.Errorf("split on %q: piece %q of line %q starts a formula", sep, piece, line)
+				}
+			}
+		}
+	}
+	// Each hostile cell is quoted (it holds ';', ',', a tab, a quote or
+	// edge spaces), and reads back neutralised.
+	for _, quoted := range []string{`"Smith;'=1+1"`, `"Doe,'@SUM(A1)"`, `" padded "`, "\"tab\t'-1\"", `"x;'＝1"`, `"q""uote;'+1"`} {
+		if !strings.Contains(raw, ","+quoted+",") {
+			t.Errorf("%s is not in the file:\n%s", quoted, raw)
+		}
+	}
+	records := readCSV(t, out.Bytes())
+	want := []string{"Smith;'=1+1", "Doe,'@SUM(A1)", " padded ", "tab\t'-1", "x;'＝1", `q"uote;'+1`}
+	for i, w := range want {
+		if got := records[2+i][4]; got != w {
+			t.Errorf("displayName %d read back %q, want %q", i, got, w)
+		}
 	}
 }

@@ -122,7 +122,13 @@ type Request struct {
 	Kind        source.Kind
 	Body        io.Reader
 	SkipInvalid bool
-	// Now is the acceptance time (zero: the clock).
+	// Replace takes the document as the customer's current one of its kind
+	// even when its report date is older than the current users' (the
+	// partner replaces a wrong document on purpose); the day's history
+	// point records it.
+	Replace bool
+	// Now is the acceptance time (zero: the clock); report dates more than
+	// license.ReportDateSlackDays after its day are refused.
 	Now time.Time
 }
 
@@ -140,6 +146,9 @@ type Outcome struct {
 	SkippedTotal  int              `json:"skippedTotal,omitempty"` // all skipped problems; Skipped lists the first ones
 	// Version is the customer's figures version after the ingest.
 	Version int64 `json:"version"`
+	// Replaced is true when the document replaced the current one of its
+	// kind on purpose (Request.Replace).
+	Replaced bool `json:"replaced,omitempty"`
 }
 
 // parsed is a document after step 1.
@@ -188,7 +197,7 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Outcome, error) {
 			return out, nil
 		}
 		if err == nil {
-			out.Version = version
+			out.Version, out.Replaced = version, req.Replace
 			return out, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == attempts {
@@ -230,6 +239,7 @@ func (s *Service) parse(req Request) (*parsed, error) {
 		PartnerTenantID: s.cfg.PartnerTenantID,
 		SkipInvalid:     req.SkipInvalid,
 		CustomerID:      req.CustomerID,
+		Today:           today(req.Now),
 	}, func(u license.User) error {
 		users = append(users, u)
 		return nil
@@ -249,6 +259,14 @@ func (s *Service) parse(req Request) (*parsed, error) {
 		users = nil
 	}
 	return &parsed{doc: doc, users: users, hash: hex.EncodeToString(hash.Sum(nil))}, nil
+}
+
+// today is the UTC day of now, or of the clock when now is zero.
+func today(now time.Time) license.Date {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return license.DateOf(now)
 }
 
 // errUnchanged ends an attempt whose document is already current.
@@ -304,7 +322,7 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 		current   = st.Figures
 	)
 	if doc.HasUsers {
-		if err := checkFresh(st, doc); err != nil {
+		if err := checkFresh(st, doc, license.DateOf(req.Now), req.Replace); err != nil {
 			return 0, err
 		}
 		users, usersKind = p.users, kind
@@ -381,7 +399,7 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 			Tenant: t, CustomerID: id, ExpectedVersion: expected,
 			Generation: gen, Shards: shards, Users: len(users), UsersKind: usersKind,
 			Figures: &result.Figures, Source: record, Support: support, Subscriptions: subs,
-			Upsell: s.upsell(&result.Figures), Now: req.Now,
+			Upsell: s.upsell(&result.Figures), Now: req.Now, Replaced: replaced(req, kind),
 		})
 		if err == nil {
 			return nil
@@ -432,16 +450,28 @@ func (s *Service) committed(ctx context.Context, t license.Tenant, id string, ge
 	return cf.Generation == gen, nil
 }
 
-// checkFresh refuses a users document older than the current users.
-func checkFresh(st *store.State, doc *source.Document) error {
-	if st.Figures == nil || st.Figures.UsersKind == "" {
+// replaced is the kind the commit records as replaced on purpose, or "".
+func replaced(req Request, kind string) string {
+	if req.Replace {
+		return kind
+	}
+	return ""
+}
+
+// checkFresh refuses a users document older than the current users (the
+// newest-wins rule), unless the partner replaces them on purpose. Only a
+// plausible current date counts: one more than license.ReportDateSlackDays
+// after today (accepted before dates were checked) is a mistake, and must
+// not lock the customer against every real report.
+func checkFresh(st *store.State, doc *source.Document, today license.Date, replace bool) error {
+	if replace || st.Figures == nil || st.Figures.UsersKind == "" {
 		return nil
 	}
 	cur, ok := st.Sources[st.Figures.UsersKind]
-	if !ok || doc.ReportDate >= cur.ReportDate {
+	if !ok || doc.ReportDate >= cur.ReportDate || license.CheckReportDate(cur.ReportDate, today) != nil {
 		return nil
 	}
-	return fmt.Errorf("%w: the %s report of %s is older than the current users' %s report of %s",
+	return fmt.Errorf("%w: the %s report of %s is older than the current users' %s report of %s; if the current one is wrong, send this one with ?replace=true",
 		ErrStale, doc.Kind, doc.ReportDate, cur.Kind, cur.ReportDate)
 }
 

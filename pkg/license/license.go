@@ -52,6 +52,23 @@ func (d Date) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 // AddDays is d moved by n days.
 func (d Date) AddDays(n int) Date { return d + Date(n) }
 
+// ReportDateSlackDays is how far after today (UTC) a report date may lie:
+// a tenant's day can run ahead of UTC, a report may be produced in the
+// evening of its refresh date, and clocks drift, but a report further
+// ahead describes a day that has not come.
+const ReportDateSlackDays = 2
+
+// CheckReportDate refuses a report date more than ReportDateSlackDays after
+// today: such a date is a mistake (2099-12-31, a swapped year), and taken
+// as the newest document it would make every real report look older and be
+// refused.
+func CheckReportDate(d, today Date) error {
+	if latest := today.AddDays(ReportDateSlackDays); d > latest {
+		return fmt.Errorf("%s is in the future: a report date may be at most %d days after today (%s UTC), so at most %s; send the report with the date its source gave it", d, ReportDateSlackDays, today, latest)
+	}
+	return nil
+}
+
 // String is YYYY-MM-DD, or "" for NoDate.
 func (d Date) String() string {
 	if d == NoDate {

@@ -13,8 +13,13 @@ type Tenant struct{ id string }
 // ErrNoTenant is the error for a missing tenant.
 var ErrNoTenant = errors.New("no tenant")
 
-// NewTenant validates a tenant id: 1–128 characters of letters, digits,
-// '.', '_' and '-' (no '#', which the storage keys use as separator).
+// TenantPattern is the documented form of a tenant id: 1–128 characters
+// of letters, digits, '.', '_' and '-' (no '#', which the storage keys use
+// as separator); besides, not only dots ("." and ".." would name the
+// directory itself or its parent in an S3 key's path, uploads/../).
+const TenantPattern = `^[A-Za-z0-9._-]{1,128}$`
+
+// NewTenant validates a tenant id against TenantPattern.
 func NewTenant(id string) (Tenant, error) {
 	if id == "" {
 		return Tenant{}, ErrNoTenant
@@ -26,6 +31,9 @@ func NewTenant(id string) (Tenant, error) {
 		if !(c == '.' || c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
 			return Tenant{}, fmt.Errorf("tenant id %q has a character other than letters, digits, '.', '_' or '-'", id)
 		}
+	}
+	if onlyDots(id) {
+		return Tenant{}, fmt.Errorf("tenant id %q is only dots: it would name a directory, not a tenant, in storage paths", id)
 	}
 	return Tenant{id: id}, nil
 }
@@ -50,5 +58,19 @@ func ValidCustomerID(id string) error {
 			return fmt.Errorf("customer id %q has a character other than letters, digits, '.', '_', '-' or '@'", id)
 		}
 	}
+	if onlyDots(id) {
+		return fmt.Errorf("customer id %q is only dots: use letters or digits", id)
+	}
 	return nil
+}
+
+// onlyDots reports whether id is made of dots alone ("." and ".." are path
+// segments to every URL and file path, never names).
+func onlyDots(id string) bool {
+	for _, c := range id {
+		if c != '.' {
+			return false
+		}
+	}
+	return true
 }

@@ -143,7 +143,7 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	if len(probs) > 0 {
 		return nil
 	}
-	ar := &activeUserReader{p: p, cols: cols, products: map[string][]string{}}
+	ar := &activeUserReader{p: p, cols: cols, products: map[string][]string{}, keys: newUserKeys()}
 	userRows := 0
 	line := 1 // of the last row read
 	for {
@@ -219,6 +219,7 @@ type activeUserReader struct {
 	// products caches Assigned Products values, which repeat across users,
 	// as the SKUs they map to; bounded so a hostile file cannot grow it.
 	products map[string][]string
+	keys     *userKeys
 }
 
 const maxProductCache = 1024
@@ -264,6 +265,8 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 		bad(c.refresh, "%s is not a possible report date", strings.TrimSpace(rec[c.refresh]))
 	case refresh == license.NoDate:
 		// already reported as not a date
+	case ar.p.checkReportDate(refresh) != nil:
+		bad(c.refresh, "%s", ar.p.checkReportDate(refresh).Error())
 	case ar.p.doc.ReportDate == license.NoDate:
 		ar.p.doc.ReportDate = refresh
 	case refresh != ar.p.doc.ReportDate:
@@ -293,6 +296,13 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 	}
 	for _, sku := range ar.skus(rec[c.products]) {
 		u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
+	}
+	// Only a good row claims its key: with skipInvalid, the first good row
+	// of a user is the one kept.
+	if len(probs) == 0 {
+		if reason, dup := ar.keys.add(u.Key, line); dup {
+			bad(c.upn, "%s", reason)
+		}
 	}
 	return u, probs
 }

@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -91,6 +92,9 @@ func Detect(head []byte) (Kind, error) {
 		head = head[:DetectSize]
 	}
 	head = bytes.TrimPrefix(head, utf8BOM)
+	if msg := encodingProblem(head[:min(len(head), encodingPeek)]); msg != "" {
+		return "", errors.New(msg)
+	}
 	trimmed := bytes.TrimLeft(head, " \t\r\n")
 	if len(trimmed) == 0 {
 		return "", fmt.Errorf("cannot detect the kind of an empty document")

@@ -82,7 +82,7 @@ func TestParserRefusesEachRequiredMember(t *testing.T) {
 	full := map[string]string{
 		"snapshot":     `{"schema": "license-snapshot/v1", "customer": {"id": "c"}, "reportDate": "2026-11-20", "users": [{"key": "a"}]}`,
 		"customer":     `{"schema": "license-snapshot/v1", "customer": {"id": "c"}, "reportDate": "2026-11-20", "users": [{"key": "a"}]}`,
-		"subscription": `{"schema": "license-snapshot/v1", "customer": {"id": "c"}, "reportDate": "2026-11-20", "subscriptions": [{"id": "s", "sku": "X", "quantity": 1, "status": "active"}]}`,
+		"subscription": `{"schema": "license-snapshot/v1", "customer": {"id": "c"}, "reportDate": "2026-11-20", "subscriptions": [{"id": "s", "sku": "X", "quantity": 1, "status": "active"}], "users": []}`,
 		"user":         `{"schema": "license-snapshot/v1", "customer": {"id": "c"}, "reportDate": "2026-11-20", "users": [{"key": "a"}]}`,
 		"license":      `{"schema": "license-snapshot/v1", "customer": {"id": "c"}, "reportDate": "2026-11-20", "users": [{"key": "a", "licenses": [{"sku": "X"}]}]}`,
 		"support":      `{"schema": "license-snapshot/v1", "customer": {"id": "c"}, "reportDate": "2026-11-20", "users": [{"key": "a"}], "support": {"howToTickets": 1, "tickets": 2, "windowDays": 28}}`,

@@ -3,7 +3,6 @@ package source
 import (
 	"encoding/json"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"sort"
 	"strings"
@@ -19,12 +18,27 @@ const SnapshotSchema = "license-snapshot/v1"
 // be present. The parser enforces exactly these (see requireMembers), and a
 // test holds schema/license-snapshot-v1.schema.json to the same lists.
 var snapshotRequired = map[string][]string{
-	"snapshot":     {"schema", "customer", "reportDate"},
+	"snapshot":     {"schema", "customer", "reportDate", "users"},
 	"customer":     {"id"},
 	"subscription": {"id", "sku", "quantity", "status"},
 	"user":         {"key"},
 	"license":      {"sku"},
 	"support":      {"howToTickets", "tickets", "windowDays"},
+}
+
+// snapshotMembers are the snapshot's top-level members.
+var snapshotMembers = []string{"schema", "customer", "reportDate", "support", "subscriptions", "users"}
+
+// caseVariant finds the member of known that name spells with other
+// letter cases ("Users" for "users"): such a member is a typo whose value
+// would otherwise be ignored without a word.
+func caseVariant(name string, known []string) (string, bool) {
+	for _, k := range known {
+		if k != name && strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // maxKeyBytes bounds a user key: it ends up in storage keys, which have
@@ -41,7 +55,7 @@ const maxWorkloadName = 64
 // whole (the caller discards what it was given).
 func (p *parser) snapshot(r io.Reader) error {
 	js := newJSONStream(p, r)
-	sn := &snapshotState{seed: maphash.MakeSeed(), keys: map[uint64]int32{}}
+	sn := &snapshotState{keys: newUserKeys()}
 	err := p.walkSnapshot(js, sn)
 	if err == errBroken {
 		return nil
@@ -57,12 +71,7 @@ type snapshotState struct {
 	topLine  int // line of the opening '{'
 	seen     map[string]bool
 	userRows int
-	// keys holds a hash of every user key with the line it was first seen
-	// on: proving keys unique costs 12 bytes a user (plus the map's own
-	// overhead) instead of the key itself. Two distinct keys collide with
-	// probability 2⁻⁶⁴ per pair.
-	seed maphash.Seed
-	keys map[uint64]int32
+	keys     *userKeys
 }
 
 func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
@@ -93,7 +102,10 @@ func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
 				continue
 			}
 			sn.seen[key] = true
-		default: // unknown members are ignored
+		default: // unknown members are ignored, unless a known one was meant
+			if known, ok := caseVariant(key, snapshotMembers); ok {
+				p.fail(Problem{Line: js.line(), Column: key, Reason: fmt.Sprintf("is not a snapshot member: did you mean %q? Member names are case-sensitive", known)})
+			}
 			if err := js.skip(); err != nil {
 				return err
 			}
@@ -101,12 +113,14 @@ func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
 		}
 		switch key {
 		case "subscriptions":
-			err = p.snapshotArray(js, key, func(rec *record, o object) error {
+			err = p.snapshotArray(js, key, true, func(rec *record, o object) error {
 				p.snapshotSubscription(rec, o)
 				return nil
 			})
 		case "users":
-			err = p.snapshotArray(js, key, func(rec *record, o object) error {
+			// null is not "no users" (an empty array is): a document that
+			// lost its users must not wipe the customer's.
+			err = p.snapshotArray(js, key, false, func(rec *record, o object) error {
 				sn.userRows++
 				return p.snapshotUser(rec, o, sn)
 			})
@@ -139,16 +153,19 @@ func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
 }
 
 // snapshotArray reads subscriptions or users: an array (null counts as
-// empty) whose elements are validated one at a time.
-func (p *parser) snapshotArray(js *jsonStream, key string, each recordFunc) error {
+// empty when nullable) whose elements are validated one at a time.
+func (p *parser) snapshotArray(js *jsonStream, key string, nullable bool, each recordFunc) error {
 	tok, err := js.token()
 	if err != nil {
 		return err
 	}
-	switch tok {
-	case nil:
+	switch {
+	case tok == nil && nullable:
 		return nil
-	case json.Delim('['):
+	case tok == nil:
+		p.fail(Problem{Line: js.line(), Column: key, Reason: "is null: send the users as an array ([] when the customer has none)"})
+		return nil
+	case tok == json.Delim('['):
 	default:
 		p.fail(Problem{Line: js.line(), Column: key, Reason: "must be a JSON array"})
 		return js.skipRest(tok)
@@ -208,6 +225,10 @@ func (p *parser) snapshotHeader(rec *record, key string, v any) {
 		}
 		if d == license.NoDate { // 1970-01-01 is the domain's "no date"
 			rec.problem(nil, "%s is not a possible report date", s)
+			return
+		}
+		if err := p.checkReportDate(d); err != nil {
+			rec.problem(nil, "%s", err.Error())
 			return
 		}
 		p.doc.ReportDate = d
@@ -334,12 +355,10 @@ func (p *parser) snapshotUser(rec *record, o object, sn *snapshotState) error {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
 		return nil
 	}
-	h := maphash.String(sn.seed, key)
-	if first, dup := sn.keys[h]; dup {
-		rec.problem(o.path("key"), "%q appears twice (first at line %d)", key, first)
+	if reason, dup := sn.keys.add(key, rec.line); dup {
+		rec.problem(o.path("key"), "%s", reason)
 		return nil
 	}
-	sn.keys[h] = int32(rec.line)
 	if rec.bad() {
 		return nil
 	}

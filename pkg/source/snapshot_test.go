@@ -150,7 +150,7 @@ func TestParseSnapshotErrors(t *testing.T) {
     {"key": "a@x.com"}
   ]
 }`,
-			[]wantProblem{{8, "users[2].key", `"a@x.com" appears twice (first at line 6)`}}},
+			[]wantProblem{{8, "users[2].key", `"a@x.com" appears twice, here and at line 6`}}},
 		{"bad user fields",
 			snapshotHead + `  "users": [
     {"key": "a@x.com", "deleted": "no",

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strings"
 
@@ -32,6 +33,9 @@ type Options struct {
 	// CustomerID is the customer the document is posted for; a snapshot's
 	// customer.id must equal it when it is set.
 	CustomerID string
+	// Today (UTC) bounds report dates (license.CheckReportDate); NoDate
+	// does not check them.
+	Today license.Date
 }
 
 // Document is what a parsed document gave, users aside (they are streamed).
@@ -137,6 +141,10 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 	if head, err := br.Peek(len(utf8BOM)); err == nil && bytes.Equal(head, utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
 	}
+	if head, _ := br.Peek(encodingPeek); encodingProblem(head) != "" {
+		p.fail(Problem{Line: 1, Reason: encodingProblem(head)})
+		return p.doc, &p.invalid
+	}
 	var err error
 	switch kind {
 	case KindSnapshot:
@@ -174,6 +182,29 @@ func Parse(r io.Reader, kind Kind, opts Options, onUser func(license.User) error
 		return p.doc, &p.invalid
 	}
 	return p.doc, nil
+}
+
+// encodingPeek is how many first bytes encodingProblem looks at.
+const encodingPeek = 64
+
+// encodingProblem names what is wrong with a document that is not text in
+// UTF-8 at all, from its first bytes, and what to send instead; "" when
+// nothing is. Without it such a document reads as broken JSON or as a CSV
+// without its header, which says nothing of the cause.
+func encodingProblem(head []byte) string {
+	nul := bytes.Count(head, []byte{0})
+	switch {
+	// gzip's magic number; the second form is what it becomes when a
+	// gateway passed the bytes on as text (0x8b is not UTF-8).
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}), bytes.HasPrefix(head, []byte("\x1f\uFFFD")):
+		return "the document is gzip-compressed: send it uncompressed, as Microsoft's API returned it (a large file goes through POST /v1/uploads, uncompressed too)"
+	// A UTF-16 byte order mark, or the NUL byte of every ASCII character.
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}), bytes.HasPrefix(head, []byte{0xfe, 0xff}), nul > 0 && nul*4 >= len(head):
+		return "the document is UTF-16 encoded (as Windows PowerShell 5's Out-File and Export-Csv write by default): send it as UTF-8, e.g. Export-Csv -Encoding utf8 or Out-File -Encoding utf8, or the file exactly as Microsoft's API returned it"
+	case nul > 0:
+		return "the document holds NUL bytes, so it is not a text document: send the JSON or CSV as UTF-8 text"
+	}
+	return ""
 }
 
 // parser is the state shared by every format.
@@ -224,6 +255,40 @@ func (p *parser) emit(u license.User) error {
 	}
 	p.doc.Users++
 	return p.onUser(u)
+}
+
+// checkReportDate applies license.CheckReportDate when Options.Today is set.
+func (p *parser) checkReportDate(d license.Date) error {
+	if p.opts.Today == license.NoDate {
+		return nil
+	}
+	return license.CheckReportDate(d, p.opts.Today)
+}
+
+// userKeys proves the user keys of one document unique: a second row with
+// a key already seen would silently replace the first (and two writes of
+// one item in a batch are refused by the store). It keeps a hash of every
+// key with the line it was first seen on: 12 bytes a user (plus the map's
+// own overhead) instead of the key itself. Two distinct keys collide with
+// probability 2⁻⁶⁴ per pair.
+type userKeys struct {
+	seed  maphash.Seed
+	lines map[uint64]int32
+}
+
+func newUserKeys() *userKeys {
+	return &userKeys{seed: maphash.MakeSeed(), lines: map[uint64]int32{}}
+}
+
+// add records key at line; for a key seen before it returns the problem's
+// reason, naming the first line (the first row is kept, with SkipInvalid).
+func (k *userKeys) add(key string, line int) (reason string, dup bool) {
+	h := maphash.String(k.seed, key)
+	if first, ok := k.lines[h]; ok {
+		return fmt.Sprintf("%q appears twice, here and at line %d: one row per user; remove one of them (with skipInvalid the first is kept)", key, first), true
+	}
+	k.lines[h] = int32(line)
+	return "", false
 }
 
 // addSubscription collects a good subscription, refusing a second one with

@@ -56,6 +56,9 @@ type Summary struct {
 	CopilotSeatsSold     int `json:"copilotSeatsSold,omitempty"`
 	CopilotSeatsAssigned int `json:"copilotSeatsAssigned,omitempty"`
 	CopilotIdleSeats     int `json:"copilotIdleSeats,omitempty"`
+	// Replaced (DAY# items only) is the kind whose current document the
+	// partner replaced on purpose that day.
+	Replaced string `json:"replaced,omitempty"`
 }
 
 // SummaryOf derives the headline figures from a customer's figures.

@@ -55,6 +55,8 @@
 //	customer list page, by deployment (read.go)          GSI3            GSI3PK=T#<t>#DEPLOY, as by usage; band: FilterExpression band = :band
 //	usage 28 days before (trend, read.go)                table           Query PK=T#<t>#C#<c>, SK BETWEEN DAY#<D−35> AND DAY#<D−28>, newest first, Limit 1
 //	does the customer exist (empty history, read.go)     table           GetItem PK=T#<t>#C#<c>, SK=SUMMARY (key only)
+//	delete a customer (delete.go)                        table           Query PK=T#<t>#C#<c> (keys), then one transaction: FIGURES (version-conditioned), SUMMARY, RANK, SUBSCRIPTIONS, SOURCE#*; then generations, DAY#*, GENCOUNTER (APPLIED# kept to their TTL)
+//	a customer's uploads and exports (delete.go)         table           Query PK=T#<t>, SK begins_with UPLOAD# / EXPORT#, customer compared in code
 //
 // Nothing on a request path scans the table.
 //

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -268,7 +270,11 @@ type Commit struct {
 	Subscriptions []license.Subscription
 	// Upsell puts the customer on the upsell candidates list.
 	Upsell bool
-	Now    time.Time
+	// Replaced is the kind whose current document the partner replaced on
+	// purpose (?replace=true), recorded on the day's history point; "" for
+	// an ordinary ingest, which leaves an earlier record of the day alone.
+	Replaced string
+	Now      time.Time
 }
 
 // Commit writes FIGURES (conditioned on the expected version), SUMMARY,
@@ -417,11 +423,57 @@ func (s *Store) commitItems(c Commit) ([]types.TransactWriteItem, error) {
 	if k, err = DayKey(t, id, c.Figures.ReportDate); err != nil {
 		return nil, err
 	}
+	sum.Replaced = c.Replaced
 	if item, err = summaryItem(sum, k, nil); err != nil {
 		return nil, err
 	}
 	expires := c.Figures.ReportDate.Time().Add(HistoryRetention).Unix()
 	item[attrExpiresAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(expires, 10)}
-	add(item)
+	// An update, not a put: a later ingest of the same day rewrites the
+	// figures but keeps the record that a document was replaced.
+	items = append(items, types.TransactWriteItem{Update: updateAll(s.table, item, summaryOptional)})
 	return items, nil
+}
+
+// summaryOptional are the Summary's attributes that are left out when
+// empty: an update must remove them then, or the day would keep the old
+// figure.
+var summaryOptional = []string{"deploymentPercent", "usagePercent", "adjustedUsagePercent"}
+
+// updateAll is the Update that sets every attribute of item but its key,
+// and removes those of optional that item lacks.
+func updateAll(table string, item map[string]types.AttributeValue, optional []string) *types.Update {
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var set []string
+	i := 0
+	for name, v := range item {
+		if name == attrPK || name == attrSK {
+			continue
+		}
+		n, val := fmt.Sprintf("#a%d", i), fmt.Sprintf(":v%d", i)
+		names[n], values[val] = name, v
+		set = append(set, n+" = "+val)
+		i++
+	}
+	sort.Strings(set)
+	expr := "SET " + strings.Join(set, ", ")
+	var remove []string
+	for _, name := range optional {
+		if _, ok := item[name]; !ok {
+			n := fmt.Sprintf("#r%d", len(remove))
+			names[n] = name
+			remove = append(remove, n)
+		}
+	}
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	return &types.Update{
+		TableName:                 aws.String(table),
+		Key:                       map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]},
+		UpdateExpression:          aws.String(expr),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}
 }

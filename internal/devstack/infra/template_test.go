@@ -33,6 +33,7 @@ func TestRoutesFromTemplate(t *testing.T) {
 
 	want := []Route{
 		{Function: "IngestFunction", Event: "PostReport", Method: "POST", Path: "/v1/customers/{customerId}/reports"},
+		{Function: "IngestFunction", Event: "DeleteCustomer", Method: "DELETE", Path: "/v1/customers/{customerId}"},
 		{Function: "InsightsFunction", Event: "GetInsights", Method: "GET", Path: "/v1/customers/{customerId}/insights"},
 		{Function: "PortfolioFunction", Event: "GetPortfolio", Method: "GET", Path: "/v1/portfolio"},
 		{Function: "ExportFunction", Event: "NewExportLink", Method: "POST", Path: "/v1/exports/{exportId}/link"},
@@ -42,10 +43,10 @@ func TestRoutesFromTemplate(t *testing.T) {
 			t.Errorf("Routes() lacks %+v", w)
 		}
 	}
-	// Ingest 3, Insights 3, Portfolio 4, Export 4; the authorizer, the
+	// Ingest 4, Insights 3, Portfolio 4, Export 4; the authorizer, the
 	// aggregator and the export worker have no API events.
-	if len(routes) != 14 {
-		t.Errorf("Routes() has %d routes, want 14: %+v", len(routes), routes)
+	if len(routes) != 15 {
+		t.Errorf("Routes() has %d routes, want 15: %+v", len(routes), routes)
 	}
 	seen := map[string]bool{}
 	for _, r := range routes {

@@ -221,6 +221,9 @@ type HistoryPoint struct {
 	AdjustedUsagePercent  *float64 `json:"adjustedUsagePercent"`
 	InactiveLicensedUsers int      `json:"inactiveLicensedUsers"`
 	Band                  string   `json:"band"`
+	// Replaced is the kind of document the partner replaced on purpose
+	// that day (?replace=true).
+	Replaced string `json:"replaced,omitempty"`
 }
 
 func historyPointOf(s store.Summary) HistoryPoint {
@@ -237,6 +240,7 @@ func historyPointOf(s store.Summary) HistoryPoint {
 		AdjustedUsagePercent:  license.Percent(s.CountedActive, s.Entitlements),
 		InactiveLicensedUsers: s.InactiveLicensedUsers,
 		Band:                  string(license.BandOf(usage)),
+		Replaced:              s.Replaced,
 	}
 }
 

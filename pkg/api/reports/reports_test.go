@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/licenseinsights/licenseinsights/pkg/api/proxyevent"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
@@ -28,6 +30,12 @@ func newHandler(t *testing.T) (*Handler, *store.Store) {
 	t.Helper()
 	db, table := devstacktest.Table(t)
 	s3c, bucket := devstacktest.Bucket(t)
+	return handlerOn(db, s3c, table, bucket)
+}
+
+// handlerOn builds the handler as pkg/app.Ingest does, on the given clients
+// (tests hand in clients with injected faults).
+func handlerOn(db *dynamodb.Client, s3c *s3.Client, table, bucket string) (*Handler, *store.Store) {
 	st := store.New(db, table)
 	cfg := config.Default()
 	ing := ingest.New(st, ingest.Config{UpsellDeploymentPercent: cfg.UpsellDeploymentPercent, UpsellUsagePercent: cfg.UpsellUsagePercent, ProductName: catalog.Name})
