@@ -6,6 +6,7 @@ package view
 
 import (
 	"github.com/licenseinsights/licenseinsights/pkg/license"
+	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
 
 // SoldByChannel is sold capacity split by channel.
@@ -267,6 +268,30 @@ func HeadlineOf(f *license.Figures) Headline {
 		Entitlements:       u.Entitlements,
 		ActiveEntitlements: u.Active,
 		Band:               string(f.Band()),
+	}
+}
+
+// SummaryHeadline is the headline of a customer's stored summary (its list
+// and ranked-list entry): the same figures as HeadlineOf, made from the
+// summary's counts, so that a list never reads the whole figures item.
+func SummaryHeadline(s store.Summary) Headline {
+	usage := license.Percent(s.ActiveEntitlements, s.Entitlements)
+	band := license.Band(s.Band)
+	if !band.Valid() {
+		band = license.BandOf(usage)
+	}
+	return Headline{
+		CustomerID:         s.CustomerID,
+		CustomerName:       s.CustomerName,
+		ReportDate:         s.ReportDate.String(),
+		UsagePercent:       usage,
+		DeploymentPercent:  license.Percent(s.Assigned, s.Sold),
+		LicensesSold:       s.Sold,
+		LicensesAssigned:   s.Assigned,
+		Unassigned:         s.Unassigned,
+		Entitlements:       s.Entitlements,
+		ActiveEntitlements: s.ActiveEntitlements,
+		Band:               string(band),
 	}
 }
 

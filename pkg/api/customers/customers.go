@@ -150,15 +150,12 @@ func (h *Handler) list(ctx context.Context, r *api.Request) (api.Response, error
 		}
 	}
 	page, err := h.store.ListCustomers(ctx, r.Tenant, q)
-	if errors.Is(err, store.ErrBadCursor) {
-		return api.Response{}, api.BadRequest("cursor does not continue this list: pass the nextCursor of the previous page with the same sort and band", api.Detail{Field: "cursor"})
-	}
 	if err != nil {
 		return api.Response{}, err
 	}
 	out := view.Page[view.Headline]{Items: make([]view.Headline, 0, len(page.Items))}
 	for _, s := range page.Items {
-		out.Items = append(out.Items, headlineOf(s))
+		out.Items = append(out.Items, view.SummaryHeadline(s))
 	}
 	if page.Next != nil {
 		c, err := api.EncodeCursor(page.Next)
@@ -182,29 +179,6 @@ func sortParam(s string) (store.CustomerSort, bool, error) {
 		return order, desc, nil
 	}
 	return "", false, api.BadRequest("sort must be one of name, usage, deployment, with a leading - for descending (e.g. -usage)", api.Detail{Field: "sort", Value: s})
-}
-
-// headlineOf is a customer's list entry, its percentages derived from the
-// stored counts by license.Percent like every other percentage.
-func headlineOf(s store.Summary) view.Headline {
-	usage := license.Percent(s.ActiveEntitlements, s.Entitlements)
-	band := license.Band(s.Band)
-	if !band.Valid() {
-		band = license.BandOf(usage)
-	}
-	return view.Headline{
-		CustomerID:         s.CustomerID,
-		CustomerName:       s.CustomerName,
-		ReportDate:         s.ReportDate.String(),
-		UsagePercent:       usage,
-		DeploymentPercent:  license.Percent(s.Assigned, s.Sold),
-		LicensesSold:       s.Sold,
-		LicensesAssigned:   s.Assigned,
-		Unassigned:         s.Unassigned,
-		Entitlements:       s.Entitlements,
-		ActiveEntitlements: s.ActiveEntitlements,
-		Band:               string(band),
-	}
 }
 
 // HistoryPoint is one report date of a customer's history: the headline

@@ -132,19 +132,7 @@ func (h *Handler) portfolio(ctx context.Context, r *api.Request) (api.Response, 
 func headlines(list []store.Summary) []view.Headline {
 	out := make([]view.Headline, 0, len(list))
 	for _, s := range list {
-		out = append(out, view.Headline{
-			CustomerID:         s.CustomerID,
-			CustomerName:       s.CustomerName,
-			ReportDate:         s.ReportDate.String(),
-			UsagePercent:       license.Percent(s.ActiveEntitlements, s.Entitlements),
-			DeploymentPercent:  license.Percent(s.Assigned, s.Sold),
-			LicensesSold:       s.Sold,
-			LicensesAssigned:   s.Assigned,
-			Unassigned:         s.Unassigned,
-			Entitlements:       s.Entitlements,
-			ActiveEntitlements: s.ActiveEntitlements,
-			Band:               s.Band,
-		})
+		out = append(out, view.SummaryHeadline(s))
 	}
 	return out
 }
