@@ -218,8 +218,7 @@ func (rt *Router) Handle(ctx context.Context, ev events.APIGatewayProxyRequest) 
 	defer cancel()
 	out, err := r.h(hctx, &Request{Event: ev, Tenant: tenant, Role: role})
 	if err != nil {
-		var e *Error
-		if !errors.As(err, &e) {
+		if ErrorOf(err) == nil {
 			slog.ErrorContext(ctx, "handler failed", "error", err.Error())
 			if errors.Is(err, context.DeadlineExceeded) && hctx.Err() != nil {
 				err = Unavailable()

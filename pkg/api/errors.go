@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -69,8 +68,8 @@ type errorBody struct {
 }
 
 func errorResponse(err error) events.APIGatewayProxyResponse {
-	var e *Error
-	if !errors.As(err, &e) {
+	e := ErrorOf(err)
+	if e == nil {
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 	}
 	var b errorBody

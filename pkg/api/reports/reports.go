@@ -118,7 +118,7 @@ func (h *Handler) postReport(ctx context.Context, r *api.Request) (api.Response,
 	})
 	if err != nil {
 		observe.Emit(string(kind), observe.Metric{Name: observe.DocumentsRejected, Value: 1, Unit: observe.Count})
-		return api.Response{}, ingestError(err)
+		return api.Response{}, err
 	}
 	emitIngested(out)
 	return api.JSON(http.StatusOK, out)
@@ -136,35 +136,9 @@ func kindParam(s string) (source.Kind, error) {
 	}
 	k, err := source.ParseKind(s)
 	if err != nil {
-		return "", api.BadRequest("kind must be one of snapshot, graph-subscribed-skus, graph-active-user-detail, graph-directory-subscriptions, partner-center-subscriptions, graph-organization", api.Detail{Field: "kind", Value: s})
+		return "", api.BadRequest(err.Error(), api.Detail{Field: "kind", Value: s})
 	}
 	return k, nil
-}
-
-// ingestError maps the ingest service's errors to API errors.
-func ingestError(err error) error {
-	var invalid *source.InvalidError
-	switch {
-	case errors.As(err, &invalid):
-		details := make([]any, len(invalid.Problems))
-		for i, p := range invalid.Problems {
-			details[i] = p
-		}
-		return api.Unprocessable(fmt.Sprintf("the document was rejected whole: %d problem(s); the first %d are listed (line, column, reason). Fix them, or resend with ?skipInvalid=true to skip bad rows", invalid.Total, len(invalid.Problems)), details...)
-	case errors.Is(err, ingest.ErrKind):
-		return api.BadRequest(err.Error(), api.Detail{Field: "kind"})
-	case errors.Is(err, ingest.ErrStale):
-		return api.Conflict(err.Error())
-	case errors.Is(err, ingest.ErrConflict):
-		return api.Conflict("other ingests for this customer kept finishing first; retry")
-	case errors.Is(err, license.ErrNoTenant):
-		return &api.Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: err.Error()}
-	}
-	var apiErr *api.Error
-	if errors.As(err, &apiErr) {
-		return apiErr
-	}
-	return err
 }
 
 // deleteCustomer answers DELETE /v1/customers/{customerId}: the customer's
@@ -387,8 +361,7 @@ func (h *Handler) ObjectCreated(ctx context.Context, ev events.EventBridgeEvent)
 		return h.finishUpload(finish, tenant, u, store.UploadSucceeded, out)
 	}
 	observe.Emit(u.Kind, observe.Metric{Name: observe.DocumentsRejected, Value: 1, Unit: observe.Count})
-	var apiErr *api.Error
-	if errors.As(ingestError(err), &apiErr) {
+	if apiErr := api.ErrorOf(err); apiErr != nil {
 		return h.finishUpload(finish, tenant, u, store.UploadFailed, map[string]any{
 			"error": map[string]any{"code": apiErr.Code, "message": apiErr.Message, "details": nonNil(apiErr.Details)},
 		})
