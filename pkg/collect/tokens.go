@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 
-	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
 
 // TokenSource gives an app-only bearer token of tenant for scope.
@@ -107,9 +108,12 @@ func tokenError(tenant string, err error) error {
 		return &Error{Code: CodeThrottled, Err: err, Message: "the token endpoint throttled the app: the next run retries it; if it persists, lower COLLECT_CONCURRENCY"}
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return &Error{Code: CodeForbidden, Err: err, Message: fmt.Sprintf("tenant %s refused a token (%d %s): check the app's credentials and consent in that tenant", tenant, status, code)}
-	case status >= 400 && status < 500:
+	case status >= 400 && status < 500 && strings.Contains(strings.ToLower(err.Error()), "consent"):
 		return &Error{Code: CodeNotConsented, Err: err, Message: fmt.Sprintf(
 			"tenant %s refused a token (%d %s): most often the app is not consented there. Consent it through Partner Center or the GDAP relationship, then collect again", tenant, status, code)}
+	case status >= 400 && status < 500:
+		return &Error{Code: CodeSourceError, Err: err, Message: fmt.Sprintf(
+			"tenant %s's token endpoint refused the request (%d %s): check LOGIN_BASE_URL, GRAPH_BASE_URL and the app registration", tenant, status, code)}
 	}
 	return &Error{Code: CodeSourceError, Err: err, Message: fmt.Sprintf("the token endpoint for tenant %s did not answer usefully: the next run retries it; check LOGIN_BASE_URL if it persists", tenant)}
 }
