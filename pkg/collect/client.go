@@ -132,10 +132,12 @@ func (c *Client) Collect(ctx context.Context, tenantID string) (*Customer, error
 	return out, nil
 }
 
-// graphPages follows @odata.nextLink, writing each page's JSON after the
-// previous one. The token goes only to links on Graph's own origin.
+// graphPages follows @odata.nextLink and merges the pages into one
+// document, {"@odata.context": …, "value": [every page's elements]}: what
+// Graph would have answered in one page, so the ingest judges the whole
+// list as one document. The token goes only to links on Graph's origin.
 func (c *Client) graphPages(ctx context.Context, first, tok, what string) ([]byte, error) {
-	var doc bytes.Buffer
+	m := newMerger("value")
 	next := first
 	for page := 1; next != ""; page++ {
 		if page > maxPages {
@@ -152,19 +154,73 @@ func (c *Client) graphPages(ctx context.Context, first, tok, what string) ([]byt
 			return nil, &Error{Code: CodeSourceError, Message: fmt.Sprintf("%s answered %d where Graph answers 200: check GRAPH_BASE_URL", what, a.status)}
 		}
 		var env struct {
-			Next string `json:"@odata.nextLink"`
+			Context string            `json:"@odata.context"`
+			Next    string            `json:"@odata.nextLink"`
+			Value   []json.RawMessage `json:"value"`
 		}
-		if err := json.Unmarshal(a.body, &env); err != nil {
-			return nil, &Error{Code: CodeSourceError, Err: err, Message: fmt.Sprintf("%s page %d is not JSON: check GRAPH_BASE_URL", what, page)}
+		if err := json.Unmarshal(a.body, &env); err != nil || env.Value == nil {
+			return nil, &Error{Code: CodeSourceError, Err: err, Message: fmt.Sprintf("%s page %d is not a Graph collection (JSON with a value array): check GRAPH_BASE_URL", what, page)}
 		}
-		if doc.Len() > 0 {
-			doc.WriteByte('\n')
+		if page == 1 && env.Context != "" {
+			m.head("@odata.context", env.Context)
 		}
-		doc.Write(bytes.TrimSpace(a.body))
+		m.add(env.Value)
 		next = env.Next
 	}
-	doc.WriteByte('\n')
-	return doc.Bytes(), nil
+	return m.bytes(), nil
+}
+
+// merger writes one collection document from many pages' elements.
+type merger struct {
+	member string
+	heads  bytes.Buffer
+	tail   bytes.Buffer
+	items  bytes.Buffer
+	n      int
+}
+
+func newMerger(member string) *merger { return &merger{member: member} }
+
+func (m *merger) head(name string, v any) {
+	b, _ := json.Marshal(v)
+	n, _ := json.Marshal(name)
+	m.heads.Write(n)
+	m.heads.WriteByte(':')
+	m.heads.Write(b)
+	m.heads.WriteByte(',')
+}
+
+func (m *merger) tailMember(name string, v any) {
+	b, _ := json.Marshal(v)
+	n, _ := json.Marshal(name)
+	m.tail.WriteByte(',')
+	m.tail.Write(n)
+	m.tail.WriteByte(':')
+	m.tail.Write(b)
+}
+
+func (m *merger) add(items []json.RawMessage) {
+	for _, it := range items {
+		if m.n > 0 {
+			m.items.WriteByte(',')
+		}
+		m.items.WriteByte('\n')
+		m.items.Write(bytes.TrimSpace(it))
+		m.n++
+	}
+}
+
+func (m *merger) bytes() []byte {
+	var out bytes.Buffer
+	out.Grow(m.heads.Len() + m.items.Len() + m.tail.Len() + 64)
+	out.WriteByte('{')
+	out.Write(m.heads.Bytes())
+	fmt.Fprintf(&out, "%q:[", m.member)
+	out.Write(m.items.Bytes())
+	out.WriteString("\n]")
+	out.Write(m.tail.Bytes())
+	out.WriteString("}\n")
+	return out.Bytes()
 }
 
 // report asks for the active user detail report: Graph answers 302 to a
@@ -283,7 +339,8 @@ func (c *Client) partnerCenterPages(ctx context.Context, first, what string, eac
 		}
 		return nil, err
 	}
-	var doc bytes.Buffer
+	m := newMerger("items")
+	total := 0
 	next, header := c.endpoints.PartnerCenter+first, http.Header{"Accept": {"application/json"}}
 	for page := 1; next != ""; page++ {
 		if page > maxPages {
@@ -294,6 +351,7 @@ func (c *Client) partnerCenterPages(ctx context.Context, first, what string, eac
 			return nil, err
 		}
 		var env struct {
+			Items []json.RawMessage `json:"items"`
 			Links struct {
 				Next *struct {
 					URI     string `json:"uri"`
@@ -304,18 +362,16 @@ func (c *Client) partnerCenterPages(ctx context.Context, first, what string, eac
 				} `json:"next"`
 			} `json:"links"`
 		}
-		if err := json.Unmarshal(a.body, &env); err != nil {
-			return nil, &Error{Code: CodeSourceError, Err: err, Message: fmt.Sprintf("%s page %d is not JSON: check PARTNER_CENTER_BASE_URL", what, page)}
+		if err := json.Unmarshal(a.body, &env); err != nil || env.Items == nil {
+			return nil, &Error{Code: CodeSourceError, Err: err, Message: fmt.Sprintf("%s page %d is not a Partner Center collection (JSON with an items array): check PARTNER_CENTER_BASE_URL", what, page)}
 		}
 		if each != nil {
 			if err := each(a.body); err != nil {
 				return nil, &Error{Code: CodeSourceError, Err: err, Message: fmt.Sprintf("%s page %d is not in Partner Center's shape: check PARTNER_CENTER_BASE_URL", what, page)}
 			}
 		}
-		if doc.Len() > 0 {
-			doc.WriteByte('\n')
-		}
-		doc.Write(bytes.TrimSpace(a.body))
+		m.add(env.Items)
+		total += len(env.Items)
 		next, header = "", http.Header{"Accept": {"application/json"}}
 		if n := env.Links.Next; n != nil && n.URI != "" {
 			next = c.partnerCenterURL(n.URI)
@@ -327,8 +383,10 @@ func (c *Client) partnerCenterPages(ctx context.Context, first, what string, eac
 			}
 		}
 	}
-	doc.WriteByte('\n')
-	return doc.Bytes(), nil
+	// The merged collection, as Partner Center would answer it in one page.
+	m.head("totalCount", total)
+	m.tailMember("attributes", map[string]string{"objectType": "Collection"})
+	return m.bytes(), nil
 }
 
 // partnerCenterURL resolves a links.next URI: absolute, or relative to the

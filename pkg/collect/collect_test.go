@@ -146,12 +146,21 @@ func TestCollectFollowsPagesAndTheReportRedirect(t *testing.T) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 
-	// Page size 1: one page per subscription, merged in order into one
-	// document whose elements are the whole generated list.
-	pages, subs := values(t, doc(t, got, KindDirectorySubs), "value")
+	// Page size 1: one page asked per subscription, merged in order into
+	// one collection whose elements are the whole generated list.
+	docs, subs := values(t, doc(t, got, KindDirectorySubs), "value")
 	_, all := values(t, generated(t, portfoliogen.KindGraphDirectorySubscriptions, c), "value")
-	if pages != n || len(subs) != n {
-		t.Errorf("directory/subscriptions: %d pages, %d subscriptions; want %d and %d", pages, len(subs), n, n)
+	if docs != 1 || len(subs) != n {
+		t.Errorf("directory/subscriptions: %d documents, %d subscriptions; want 1 and %d", docs, len(subs), n)
+	}
+	pages := 0
+	for _, r := range f.emu.Requests() {
+		if strings.HasPrefix(r.Path, "/v1.0/directory/subscriptions") {
+			pages++
+		}
+	}
+	if pages != n {
+		t.Errorf("%d pages of directory/subscriptions asked, want %d", pages, n)
 	}
 	for i := range min(len(subs), len(all)) {
 		if !jsonEqual(subs[i], all[i]) {
