@@ -20,7 +20,7 @@
 //	export job (exports.go)                T#<t>                              EXPORT#<id>                 —
 //	upload (uploads.go)                    T#<t>                              UPLOAD#<id>                 —
 //	collection run (collections.go)        T#<t>                              COLLECTION#<id>             —  (TTL expiresAt, 30 days; status, one counter per customer state)
-//	customer of a collection run           T#<t>#COLLECTION#<id>#RUN#<id>     CUST#<customer tenant id>   —  (TTL expiresAt, 30 days; state, attempt, lease, outcome)
+//	customer of a collection run           T#<t>#RUN#<id>                     CUST#<customer tenant id>   —  (TTL expiresAt, 30 days; state, attempt, lease, outcome)
 //	partner's own customers to collect     T#<t>                              COLLECTCUSTOMERS            —
 //	roll-up shard n of 8 (see rollup.go)   T#<t>#ROLLUP#<n>                   ROLLUP                      —  (one partition per shard)
 //	applied stream record (roll-up)        T#<t>#C#<c>                        APPLIED#<version|DEL<v>>#<stream sequence number>  —  (TTL expiresAt, 3 days)
@@ -48,7 +48,7 @@
 //	one upload                                           table           GetItem PK=T#<t>, SK=UPLOAD#<id>
 //	collection runs, newest first (collections.go)       table           Query PK=T#<t>, SK begins_with COLLECTION# (descending)
 //	one collection run with its counts                   table           GetItem PK=T#<t>, SK=COLLECTION#<id>
-//	a run's per-customer outcomes, paged                 table           Query PK=T#<t>#COLLECTION#<id>#RUN#<id> (customer id order)
+//	a run's per-customer outcomes, paged                 table           Query PK=T#<t>#RUN#<id> (customer id order)
 //	claim / finish a customer of a run                   table           TransactWriteItems: customer item (conditioned on state, attempt) + ADD on the run's counters
 //	the partner's own customer list                      table           GetItem / PutItem PK=T#<t>, SK=COLLECTCUSTOMERS
 //	portfolio roll-up (as built, rollup.go)              table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)

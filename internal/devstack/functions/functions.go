@@ -9,6 +9,7 @@ import (
 
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/handler/authorizer"
+	"github.com/licenseinsights/licenseinsights/pkg/handler/collections"
 	"github.com/licenseinsights/licenseinsights/pkg/handler/customers"
 	"github.com/licenseinsights/licenseinsights/pkg/handler/exports"
 	"github.com/licenseinsights/licenseinsights/pkg/handler/exportworker"
@@ -28,6 +29,8 @@ var registry = map[string]awsenv.NewFunc{
 	"AggregateFunction":    rollup.New,
 	"ExportFunction":       exports.New,
 	"ExportWorkerFunction": exportworker.New,
+	"CollectFunction":      collections.New,
+	"CollectorFunction":    collections.NewCollector,
 }
 
 // Registry returns a copy of the registry: logical id → handler constructor.
