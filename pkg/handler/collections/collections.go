@@ -206,7 +206,7 @@ type listCursor struct {
 }
 
 func (h *Handler) list(ctx context.Context, r *api.Request) (api.Response, error) {
-	limit, err := r.QueryInt("limit", 20, 1, 100)
+	limit, err := r.QueryInt("limit", 50, 1, 500)
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -279,7 +279,7 @@ type runPage struct {
 
 func (h *Handler) get(ctx context.Context, r *api.Request) (api.Response, error) {
 	id := r.PathParam("collectionId")
-	limit, err := r.QueryInt("limit", 100, 1, 500)
+	limit, err := r.QueryInt("limit", 50, 1, 500)
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -341,6 +341,13 @@ func (h *Handler) putCustomers(ctx context.Context, r *api.Request) (api.Respons
 }
 
 func (h *Handler) getCustomers(ctx context.Context, r *api.Request) (api.Response, error) {
+	if r.Event.HTTPMethod == http.MethodGet {
+		// The list is one item, never paged: a parameter is a mistake
+		// (a cursor or limit from another route), said rather than ignored.
+		for name, v := range r.Event.QueryStringParameters {
+			return api.Response{}, api.BadRequest("GET /v1/collection/customers takes no query parameter: the whole list is one answer", api.Detail{Field: name, Value: v})
+		}
+	}
 	ids, updated, ok, err := h.store.CollectCustomers(ctx, r.Tenant)
 	if err != nil {
 		return api.Response{}, err
