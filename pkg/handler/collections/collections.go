@@ -29,9 +29,6 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/view"
 )
 
-// Getenv is where the connection's settings are read (tests replace it).
-var Getenv = os.Getenv
-
 // Handler serves both functions.
 type Handler struct {
 	store    *store.Store
@@ -63,7 +60,11 @@ func NewCollector(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
 // the queue is SQS when COLLECT_QUEUE_URL is set and otherwise an
 // in-process stand-in that runs the collector here (the local stack).
 func NewHandler(ctx context.Context, env *awsenv.Env, cfg config.Config) (*Handler, error) {
-	s, err := collect.SettingsFromEnv(Getenv)
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	s, err := collect.SettingsFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
