@@ -121,8 +121,14 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 	return h.router.Handle(ctx, ev)
 }
 
-// Scheduled starts the daily run for COLLECT_TENANT.
+// Scheduled starts the daily run for COLLECT_TENANT; without one the
+// schedule is off (nil, nil), which a deployment that has not connected
+// Microsoft yet expects.
 func (h *Handler) Scheduled(ctx context.Context) (*store.Collection, error) {
+	if h.settings.Tenant == "" {
+		slog.WarnContext(ctx, "scheduled collection skipped: COLLECT_TENANT (template parameter CollectTenant) is empty")
+		return nil, nil
+	}
 	t, err := license.NewTenant(h.settings.Tenant)
 	if err != nil {
 		return nil, fmt.Errorf("COLLECT_TENANT=%q: set it to the tenant (the authorizer's tenant claim) whose customers the schedule collects: %w", h.settings.Tenant, err)
