@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/devstacktest"
@@ -44,6 +45,8 @@ type world struct {
 	queue  *memQueue
 	bucket string
 	s3     *s3.Client
+	dynamo *dynamodb.Client
+	table  string
 }
 
 // memQueue keeps what the starter sends; the test delivers it, as SQS
@@ -100,7 +103,7 @@ func newWorld(t *testing.T, customers, users, pageSize int) *world {
 	}
 	st := store.New(db, table)
 	q := &memQueue{}
-	w := &world{emu: emu, cfg: cfg, store: st, ingest: h, queue: q, bucket: bucket, s3: s3c,
+	w := &world{emu: emu, cfg: cfg, store: st, ingest: h, queue: q, bucket: bucket, s3: s3c, dynamo: db, table: table,
 		runner: &collect.Runner{Store: st, Blob: blob.New(s3c, bucket), Source: client, Queue: q, IngestWait: 2 * time.Minute, Poll: 50 * time.Millisecond}}
 	w.pumpUploads(t)
 	return w
