@@ -290,6 +290,27 @@ func TestRunOverFiftyCustomersEqualsDirectIngest(t *testing.T) {
 		if !reflect.DeepEqual(a.Figures, b.Figures) || a.Users != b.Users {
 			t.Errorf("%s: collected figures differ from the direct ones\ncollected %+v\ndirect    %+v", c.TenantID, a.Figures, b.Figures)
 		}
+		// dataFreshness: collected by this run, concealment as the
+		// tenant's report settings say, four sources of the report date.
+		f, err := w.store.Freshness(t.Context(), collected, c.TenantID, []string{"snapshot", "graph-subscribed-skus", "graph-active-user-detail", "graph-directory-subscriptions", "partner-center-subscriptions"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.LastCollectedAt == nil || f.CollectionID != run.ID || f.ConcealedNames == nil || *f.ConcealedNames != c.Concealed || len(f.Sources) != 4 {
+			t.Errorf("%s: freshness %+v, want collected by %s, concealed %v, 4 sources", c.TenantID, f, run.ID, c.Concealed)
+		}
+		// Only the report is dated by Microsoft (its refresh date); the
+		// subscription lists are the state when fetched, dated by their
+		// acceptance alone.
+		for _, src := range f.Sources {
+			want := license.NoDate
+			if src.Kind == "graph-active-user-detail" {
+				want = w.cfg.ReportDate
+			}
+			if src.ReportDate != want || src.AcceptedAt.IsZero() {
+				t.Errorf("%s: %s report date %s accepted %s, want %s and a time", c.TenantID, src.Kind, src.ReportDate, src.AcceptedAt, want)
+			}
+		}
 	}
 	var pcPages int
 	for _, r := range w.emu.Requests() {

@@ -228,6 +228,10 @@ func (r *Runner) collect(ctx context.Context, t license.Tenant, m Message, o *st
 			return
 		}
 	}
+	if err := r.Store.RecordCollected(ctx, t, m.CustomerID, m.CollectionID, r.now(), got.ConcealedNames); err != nil {
+		// The documents are in; only insights' "last collected" lags.
+		slog.WarnContext(ctx, "last collection not recorded", "customer", m.CustomerID, "error", err.Error())
+	}
 	o.State, o.Code, o.Message, o.Problems = store.CollectSucceeded, "", "", nil
 }
 

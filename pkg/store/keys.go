@@ -16,6 +16,7 @@
 //	combined subscriptions (current)       T#<t>#C#<c>                        SUBSCRIPTIONS               —
 //	daily history (TTL expiresAt)          T#<t>#C#<c>                        DAY#<yyyy-mm-dd>            —
 //	generation counter + sweep mark        T#<t>#C#<c>                        GENCOUNTER                  —  (gen: last handed out; sweptBelow: all lower deleted)
+//	last collection from Microsoft         T#<t>#C#<c>                        COLLECTED                   —  (freshness.go: collectedAt, collectionId, concealedNames)
 //	user row of generation g, shard s      T#<t>#C#<c>#G#<g>#S#<s>            U#<user key>                —
 //	export job (exports.go)                T#<t>                              EXPORT#<id>                 —
 //	upload (uploads.go)                    T#<t>                              UPLOAD#<id>                 —
@@ -51,6 +52,7 @@
 //	a run's per-customer outcomes, paged                 table           Query PK=T#<t>#RUN#<id> (customer id order)
 //	claim / finish a customer of a run                   table           TransactWriteItems: customer item (conditioned on state, attempt) + ADD on the run's counters
 //	the partner's own customer list                      table           GetItem / PutItem PK=T#<t>, SK=COLLECTCUSTOMERS
+//	a customer's data freshness (insights)               table           BatchGetItem PK=T#<t>#C#<c>, SK=COLLECTED and SOURCE#<kind> per kind (one call, projected)
 //	portfolio roll-up (as built, rollup.go)              table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)
 //	portfolio history (as built, rollup.go)              table           Query PK=T#<t>, SK begins_with PDAY# (≤ 401 days × 8 shards)
 //	lowest usage (portfolio list, known usage only)      GSI2            GSI2PK=T#<t>#USAGE, GSI2SK begins_with 1# (ascending)

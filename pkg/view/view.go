@@ -5,6 +5,8 @@
 package view
 
 import (
+	"time"
+
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
@@ -101,6 +103,24 @@ type Insights struct {
 	Blocks
 	Waste           *Waste                   `json:"waste,omitempty"`
 	Recommendations []license.Recommendation `json:"recommendations"`
+	DataFreshness   *DataFreshness           `json:"dataFreshness,omitempty"`
+}
+
+// DataFreshness says how current a customer's figures are (SPEC §8): when
+// the connector last collected the customer (null when it never did), and
+// the report date of each current source document.
+type DataFreshness struct {
+	LastCollectedAt *time.Time    `json:"lastCollectedAt"`
+	CollectionID    *string       `json:"collectionId"`
+	ConcealedNames  *bool         `json:"concealedNames"`
+	Sources         []SourceDates `json:"sources"`
+}
+
+// SourceDates is one current source document.
+type SourceDates struct {
+	Kind       string    `json:"kind"`
+	ReportDate *string   `json:"reportDate"`
+	AcceptedAt time.Time `json:"acceptedAt"`
 }
 
 // Waste prices unused licences where the partner configured SKU prices.
