@@ -240,13 +240,14 @@ func (w *world) post(t *testing.T, tn license.Tenant, customer, kind, body strin
 }
 
 // TestRunOverFiftyCustomersEqualsDirectIngest: a run over 50 customers
-// (Partner Center's list in 3+ pages of 16; directory subscriptions in
+// (Partner Center's list in 25 pages of 2; directory subscriptions in
 // pages of 2) ends with every customer's figures equal to those of the
-// same generated documents POSTed directly for another tenant.
+// same generated documents POSTed directly for another tenant, and a
+// second run the same day finds every document unchanged.
 func TestRunOverFiftyCustomersEqualsDirectIngest(t *testing.T) {
 	w := newWorld(t, 50, 8, 2)
 	// Partner Center pages are asked 500 at a time and answered PageSize
-	// at a time: 50 customers at 2 a page is 25 pages.
+	// (2) at a time: 50 customers are 25 pages.
 	collected, direct := tenant(t, "collected"), tenant(t, "direct")
 	run, err := w.runner.Start(t.Context(), collected, "api", nil)
 	if err != nil {

@@ -340,7 +340,7 @@ func TestReportSettingsForbiddenIsUnknownNotAFailure(t *testing.T) {
 	if got.ConcealedNames != nil {
 		t.Errorf("concealed names %v, want unknown (nil)", *got.ConcealedNames)
 	}
-	f.emu.Conceal(c.TenantID, true)
+	// A second emulator (same portfolio) whose tenant conceals names.
 	f2 := start(t, 1, 100, testSecret)
 	f2.emu.Conceal(c.TenantID, true)
 	got, err = f2.client.Collect(t.Context(), c.TenantID)
