@@ -142,7 +142,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		// document written under uploads/ and taken by the ingest.
 		seeded := time.Now()
 		fmt.Fprintln(stdout, "  collecting the demo portfolio from Microsoft (POST /v1/collections)…")
-		progress := newProgress(stdout, "  customers")
+		progress := newProgress(stdout, "  customers collected")
 		run, err := s.Collect(ctx, 30*time.Minute, progress.update)
 		progress.finish()
 		if err != nil {
@@ -232,12 +232,12 @@ func (p *progress) update(done, total int) {
 	if p.terminal {
 		const width = 30
 		filled := width * done / max(total, 1)
-		fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d documents", p.label, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
+		fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d", p.label, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
 		return
 	}
 	if ten := 10 * done / max(total, 1); ten != p.lastTen {
 		p.lastTen = ten
-		fmt.Fprintf(p.w, "%s: %d/%d documents\n", p.label, done, total)
+		fmt.Fprintf(p.w, "%s: %d/%d\n", p.label, done, total)
 	}
 }
 
