@@ -95,6 +95,8 @@ build-PortfolioFunction: .build/portfolio/bootstrap
 build-AggregateFunction: .build/aggregate/bootstrap
 build-ExportFunction: .build/export/bootstrap
 build-ExportWorkerFunction: .build/exportworker/bootstrap
+build-CollectFunction: .build/collect/bootstrap
+build-CollectorFunction: .build/collector/bootstrap
 
 # Not .PHONY: make looks for pattern rules only for targets that are not.
 build-%Function:

@@ -269,6 +269,7 @@ type env struct {
 
 	uploadDone, uploadFailed, uploadPending string
 	exportUsers, exportGzip, exportFailed   string
+	collection                              string
 }
 
 // response is one answer of the API.
@@ -490,7 +491,37 @@ const (
 	routeExports    = "GET /v1/exports"
 	routeExport     = "GET /v1/exports/{exportId}"
 	routeExportLink = "POST /v1/exports/{exportId}/link"
+
+	routeNewCollection  = "POST /v1/collections"
+	routeCollections    = "GET /v1/collections"
+	routeCollection     = "GET /v1/collections/{collectionId}"
+	routePutCollectList = "PUT /v1/collection/customers"
+	routeCollectList    = "GET /v1/collection/customers"
 )
+
+// missingCollectionID has the shape of a run id (collect.newRunID).
+const missingCollectionID = "20200101t000000-0123456789ab"
+
+// collectionRun is a run as the API answers it.
+type collectionRun struct {
+	CollectionID string         `json:"collectionId"`
+	Status       string         `json:"status"`
+	Reason       *string        `json:"reason"`
+	Counts       map[string]int `json:"counts"`
+}
+
+// aRun starts a collection run for the suite's tenant. The stack's
+// connection to Microsoft is not configured (the suite's environment is
+// empty), so the run fails at once, saying what to set.
+func (e *env) aRun(t *testing.T) collectionRun {
+	t.Helper()
+	r := e.send(t, "", http.MethodPost, "/v1/collections", nil)
+	var run collectionRun
+	if r.Status != http.StatusAccepted || json.Unmarshal(r.Body, &run) != nil {
+		t.Fatalf("starting a run: %s", r)
+	}
+	return run
+}
 
 // Ids nobody has: well-formed, so that their 404 is the one for a missing
 // object. orphanCustomerID is the customer of the export that must fail.
@@ -726,6 +757,7 @@ func (e *env) setUp(t *testing.T) {
 		return job.ExportID
 	}
 	e.exportUsers = newExport("users export", map[string]any{"dataset": "users", "format": "csv"})
+	e.collection = e.aRun(t).CollectionID
 	e.exportGzip = newExport("gzipped customers export of fabrikam", map[string]any{"dataset": "customers", "customerId": "fabrikam", "format": "csv", "gzip": true})
 	e.exportFailed = e.orphanExport(t)
 	e.waitIdle(t)
@@ -1223,6 +1255,88 @@ func cases() map[string]routeCase {
 			}
 		}},
 
+		routeNewCollection: {writerOnly: true, calls: func(e *env) []call {
+			return []call{
+				{name: "every customer", method: http.MethodPost, target: "/v1/collections", status: http.StatusAccepted,
+					check: func(t *testing.T, r response) {
+						var run collectionRun
+						r.decode(t, &run)
+						// Without a saved list the customers come from Partner
+						// Center, which the unconfigured connection cannot ask.
+						if run.Status == "failed" && (run.Reason == nil || !strings.Contains(*run.Reason, "MS_CLIENT_ID")) {
+							t.Errorf("a run that cannot list its customers: %s, want a reason naming MS_CLIENT_ID", r)
+						}
+					}},
+				{name: "two customers, one twice", method: http.MethodPost, target: "/v1/collections",
+					body: jsonBody(map[string]any{"customerIds": []string{"0B1C2D3E-0000-4000-8000-000000000001", "0b1c2d3e-0000-4000-8000-000000000001", "contoso.onmicrosoft.com"}}), status: http.StatusAccepted,
+					check: func(t *testing.T, r response) {
+						var run collectionRun
+						r.decode(t, &run)
+						total := 0
+						for _, n := range run.Counts {
+							total += n
+						}
+						if run.Status == "failed" || total != 2 {
+							t.Errorf("run over two customers: %s, want 2 customers counted", r)
+						}
+					}},
+				{name: "not a tenant id", method: http.MethodPost, target: "/v1/collections", body: jsonBody(map[string]any{"customerIds": []string{"../evil"}}), status: http.StatusBadRequest},
+				{name: "an empty list", method: http.MethodPost, target: "/v1/collections", body: jsonBody(map[string]any{"customerIds": []string{}}), status: http.StatusBadRequest},
+				{name: "customerIds not a list", method: http.MethodPost, target: "/v1/collections", body: jsonBody(map[string]any{"customerIds": "all"}), status: http.StatusBadRequest},
+			}
+		}},
+
+		routeCollections: {calls: func(e *env) []call {
+			return []call{
+				{name: "every run", method: http.MethodGet, target: "/v1/collections", status: http.StatusOK},
+				{name: "one a page", method: http.MethodGet, target: "/v1/collections?limit=1", status: http.StatusOK},
+				{name: "not a cursor", method: http.MethodGet, target: "/v1/collections?cursor=bm90LWEtY3Vyc29y", status: http.StatusBadRequest},
+				{name: "limit 501", method: http.MethodGet, target: "/v1/collections?limit=501", status: http.StatusBadRequest},
+			}
+		}},
+
+		routeCollection: {calls: func(e *env) []call {
+			return []call{
+				{name: "a run", method: http.MethodGet, target: "/v1/collections/" + e.collection + "?limit=1", status: http.StatusOK,
+					check: func(t *testing.T, r response) {
+						var run collectionRun
+						r.decode(t, &run)
+						if run.CollectionID != e.collection {
+							t.Errorf("GET of run %s answered %s", e.collection, r)
+						}
+					}},
+				{name: "an unknown run", method: http.MethodGet, target: "/v1/collections/" + missingCollectionID, status: http.StatusNotFound},
+				{name: "not a cursor", method: http.MethodGet, target: "/v1/collections/" + missingCollectionID + "?cursor=bm90LWEtY3Vyc29y", status: http.StatusBadRequest},
+				{name: "not a run id", method: http.MethodGet, target: "/v1/collections/latest", status: http.StatusNotFound},
+			}
+		}},
+
+		routePutCollectList: {writerOnly: true, calls: func(e *env) []call {
+			return []call{
+				{name: "a list", method: http.MethodPut, target: "/v1/collection/customers",
+					body: jsonBody(map[string]any{"customerIds": []string{" 0B1C2D3E-0000-4000-8000-000000000002 ", "0b1c2d3e-0000-4000-8000-000000000002"}}), status: http.StatusOK,
+					check: func(t *testing.T, r response) {
+						var got struct {
+							CustomerIDs []string `json:"customerIds"`
+							Source      string   `json:"source"`
+						}
+						r.decode(t, &got)
+						if !slices.Equal(got.CustomerIDs, []string{"0b1c2d3e-0000-4000-8000-000000000002"}) || got.Source != "list" {
+							t.Errorf("stored list: %s, want the one id, trimmed and lower-cased, source list", r)
+						}
+					}},
+				{name: "no customerIds", method: http.MethodPut, target: "/v1/collection/customers", body: jsonBody(map[string]any{}), status: http.StatusBadRequest},
+				{name: "not a tenant id", method: http.MethodPut, target: "/v1/collection/customers", body: jsonBody(map[string]any{"customerIds": []string{"a b"}}), status: http.StatusBadRequest},
+			}
+		}},
+
+		routeCollectList: {calls: func(e *env) []call {
+			return []call{
+				{name: "the list", method: http.MethodGet, target: "/v1/collection/customers", status: http.StatusOK},
+				{name: "a cursor", method: http.MethodGet, target: "/v1/collection/customers?cursor=abc", status: http.StatusBadRequest},
+			}
+		}},
+
 		routeNewExport: {writerOnly: true, calls: func(e *env) []call {
 			return []call{
 				{name: "subscriptions", method: http.MethodPost, target: "/v1/exports", body: jsonBody(map[string]any{"dataset": "subscriptions", "format": "csv"}), status: http.StatusAccepted,
@@ -1380,7 +1494,7 @@ func unprovokable(status int, c routeCase) string {
 	case status == http.StatusForbidden && !c.writerOnly:
 		return "readers may call the route: 403 comes only from an authorizer context with an invalid tenant or an unknown role, which the gateway's tokens never carry"
 	case status == http.StatusServiceUnavailable:
-		return "only while the function's signing credentials are being renewed, or the store does not answer within the request's deadline (pkg/handler/reports TestHungStoreAnswers503)"
+		return "only while the function's signing credentials are being renewed, or the store does not answer within the request's deadline (pkg/api/reports TestHungStoreAnswers503)"
 	}
 	return ""
 }

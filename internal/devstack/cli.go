@@ -102,6 +102,17 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		console: slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),
 	})
 
+	partner := getenv("PARTNER_TENANT_ID")
+	if partner == "" {
+		partner = DemoPartnerTenantID
+	}
+	ms, err := connectMicrosoft(getenv, dir, demoPortfolio(customers, users, partner))
+	if err != nil {
+		return err
+	}
+	defer ms.close()
+	getenv = ms.getenv
+
 	fmt.Fprintln(stdout, "License Insights — local stack (template.yaml, no AWS)")
 	fmt.Fprintln(stdout, "  starting DynamoDB Local and versitygw, creating the table and the bucket…")
 	s, err := Start(ctx, Options{
@@ -129,32 +140,43 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	}
 
 	if demo {
+		// The demo portfolio arrives as a partner's would: one collection
+		// run from Microsoft (the emulator, or your endpoints), each
+		// document written under uploads/ and taken by the ingest.
 		seeded := time.Now()
-		progress := newProgress(stdout, "  demo data")
-		sum, err := s.LoadDemo(ctx, DemoOptions{Customers: customers, Users: users, Progress: progress.update})
+		fmt.Fprintln(stdout, "  collecting the demo portfolio from Microsoft (POST /v1/collections)…")
+		progress := newProgress(stdout, "  customers collected")
+		run, err := s.Collect(ctx, 30*time.Minute, progress.update)
 		progress.finish()
 		if err != nil {
-			return fmt.Errorf("loading demo data: %w", err)
+			return fmt.Errorf("collecting the demo data: %w", err)
 		}
-		fmt.Fprintf(stdout, "  %-40s %6.1fs\n", fmt.Sprintf("demo: %d customers, %d users for %s", sum.Customers, sum.Users, sum.Tenant), time.Since(seeded).Seconds())
-		fmt.Fprintf(stdout, "    %d documents posted, %d through presigned uploads; roll-ups caught up\n", sum.Documents, sum.Uploads)
-		fmt.Fprintf(stdout, "    first customers: %s\n", strings.Join(sum.First, ", "))
+		fmt.Fprintf(stdout, "  %-40s %6.1fs\n", fmt.Sprintf("collection %s: %s", run.CollectionID, run.Status), time.Since(seeded).Seconds())
+		fmt.Fprintf(stdout, "    customers: %d succeeded, %d failed (GET /v1/collections/%s lists each outcome)\n", run.Counts["succeeded"], run.Counts["failed"], run.CollectionID)
+		if run.Reason != nil {
+			fmt.Fprintf(stdout, "    %s\n", *run.Reason)
+		}
 	} else {
-		fmt.Fprintf(stdout, "  no demo data (%s=0)\n", DemoDataEnv)
+		fmt.Fprintf(stdout, "  no demo data and no start-up collection (%s=0)\n", DemoDataEnv)
 	}
 
 	fmt.Fprintf(stdout, "\nready in %.1fs\n\n", time.Since(began).Seconds())
-	printEndpoints(stdout, s, logPath)
+	printEndpoints(stdout, s, ms, logPath)
 	<-ctx.Done()
 	return nil
 }
 
-func printEndpoints(w io.Writer, s *Stack, logPath string) {
+func printEndpoints(w io.Writer, s *Stack, ms *microsoft, logPath string) {
 	row := func(label, format string, args ...any) {
 		fmt.Fprintf(w, "  %-16s %s\n", label, fmt.Sprintf(format, args...))
 	}
 	row("API", "%s  (every route of template.yaml)", s.APIURL)
 	row("dashboard", "%s/  (sign in with a token below)", s.APIURL)
+	if ms != nil && ms.emulator != nil {
+		row("Microsoft", "%s  emulator: login, Graph, Partner Center (certificate %s)", ms.emulator.URL, ms.certFile)
+	} else if ms != nil {
+		row("Microsoft", "%s, %s, %s  (from the environment)", ms.getenv("LOGIN_BASE_URL"), ms.getenv("GRAPH_BASE_URL"), ms.getenv("PARTNER_CENTER_BASE_URL"))
+	}
 	for _, t := range s.Tokens {
 		role := "writer"
 		if t.Role == api.RoleReader {
@@ -170,6 +192,11 @@ func printEndpoints(w io.Writer, s *Stack, logPath string) {
 	row("event sources", "%s", strings.Join(sources, ", "))
 	var skipped []string
 	for id, why := range s.Skipped {
+		if id == "CollectorFunction" {
+			// Its SQS queue is not served locally: CollectFunction hands
+			// each message to the same collector in-process.
+			why = "its queue's messages are collected in-process by CollectFunction (pkg/collect.LocalQueue)"
+		}
 		skipped = append(skipped, id+" ("+why+")")
 	}
 	slices.Sort(skipped)
@@ -209,12 +236,12 @@ func (p *progress) update(done, total int) {
 	if p.terminal {
 		const width = 30
 		filled := width * done / max(total, 1)
-		fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d documents", p.label, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
+		fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d", p.label, strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total)
 		return
 	}
 	if ten := 10 * done / max(total, 1); ten != p.lastTen {
 		p.lastTen = ten
-		fmt.Fprintf(p.w, "%s: %d/%d documents\n", p.label, done, total)
+		fmt.Fprintf(p.w, "%s: %d/%d\n", p.label, done, total)
 	}
 }
 

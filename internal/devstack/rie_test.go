@@ -76,6 +76,21 @@ var expectations = map[string]expectation{
 	// skipped, not retried.
 	"exportworker-export-requested.json": batchResponse(0),
 
+	// CollectFunction: the stack's connection to Microsoft is not
+	// configured, so a run over two listed customers is created (and its
+	// customers fail with the reason, in the background), the schedule's
+	// run is off (COLLECT_TENANT is empty), and the listed run id does not
+	// exist.
+	"collect-start.json":         api(202, equals("status", "running"), equals("counts.pending", 2)),
+	"collect-list.json":          api(200, hasField("items")),
+	"collect-get.json":           api(404, equals("error.code", "not_found")),
+	"collect-put-customers.json": api(200, equals("source", "list")),
+	"collect-schedule.json":      handledWithoutError(),
+
+	// CollectorFunction: a message of a run the table does not have is
+	// dropped, not delivered again.
+	"collector-queue-message.json": batchResponse(0),
+
 	// InsightsFunction, on the demo customers.
 	"insights-get-history.json":    api(200, nonEmptyList("items")),
 	"insights-get-insights.json":   api(200, equals("customerId", "woodgrove-travel-gmbh"), equals("windowDays", 28)),
@@ -306,6 +321,15 @@ func TestEventsUnderRuntimeInterfaceEmulator(t *testing.T) {
 			t.Fatalf("resources of type %s: %v %v", typ, ids, err)
 		}
 		refs[ids[0]] = name
+	}
+	// The collection queue has no local SQS: an empty URL makes the
+	// collect function use its in-process stand-in.
+	queues, err := tmpl.LogicalIDs("AWS::SQS::Queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range queues {
+		refs[id] = ""
 	}
 
 	dirs := make([]string, 0, len(plan))

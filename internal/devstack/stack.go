@@ -317,6 +317,17 @@ func (s *Stack) localRefs(tmpl *infra.Template) (map[string]string, error) {
 		}
 		refs[ids[0]] = name
 	}
+	// The collection queue is not served over SQS's API locally: an empty
+	// COLLECT_QUEUE_URL makes the collect function hand each message to
+	// its in-process stand-in (pkg/collect.LocalQueue), which delivers it
+	// to the collector with the template's concurrency and redrive.
+	queues, err := tmpl.LogicalIDs("AWS::SQS::Queue")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range queues {
+		refs[id] = ""
+	}
 	return refs, nil
 }
 

@@ -37,7 +37,93 @@ type routeCase struct {
 // cases covers every route of template.yaml, keyed "METHOD /path" exactly
 // as the template writes it.
 func cases() map[string]routeCase {
+	// A's collection run, made by whichever collection case runs first
+	// (A's connection to Microsoft is not configured, so its run fails at
+	// once with its reason: it exists, which is all these cases need).
+	var runA string
+	collectionOfA := func(t *testing.T, w *world) string {
+		if runA == "" {
+			var run struct{ CollectionID string }
+			want(t, "A starts a collection", w.call(t, tokenA, http.MethodPost, "/v1/collections", nil), http.StatusAccepted, &run)
+			runA = run.CollectionID
+		}
+		return runA
+	}
+	const missingCollectionID = "20200101t000000-0123456789ab"
 	return map[string]routeCase{
+		"POST /v1/collections": {
+			write: true,
+			asWrongTenant: func(t *testing.T, w *world) {
+				a := collectionOfA(t, w)
+				var run struct{ CollectionID string }
+				want(t, "B starts a collection", w.asB(t, http.MethodPost, "/v1/collections", nil), http.StatusAccepted, &run)
+				if run.CollectionID == a || run.CollectionID == "" {
+					t.Fatalf("B's run %q, A's %q: want a run of B's own", run.CollectionID, a)
+				}
+				w.sameAsMissing(t, http.MethodGet, path("/v1/collections/%s"), nil, a, missingCollectionID)
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/collections", nil },
+			reader: http.StatusForbidden,
+		},
+
+		"GET /v1/collections": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				a := collectionOfA(t, w)
+				var p page[struct{ CollectionID string }]
+				want(t, "B's runs", w.asB(t, http.MethodGet, "/v1/collections?limit=500", nil), http.StatusOK, &p)
+				for _, r := range p.Items {
+					if r.CollectionID == a {
+						t.Errorf("B's runs list A's run %s", a)
+					}
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/collections", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/collections/{collectionId}": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				w.sameAsMissing(t, http.MethodGet, path("/v1/collections/%s"), nil, collectionOfA(t, w), missingCollectionID)
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/collections/" + missingCollectionID, nil },
+			reader: http.StatusNotFound,
+		},
+
+		"PUT /v1/collection/customers": {
+			write: true,
+			asWrongTenant: func(t *testing.T, w *world) {
+				const ofA, ofB = "0b1c2d3e-0000-4000-8000-00000000000a", "0b1c2d3e-0000-4000-8000-00000000000b"
+				want(t, "A lists its customers", w.call(t, tokenA, http.MethodPut, "/v1/collection/customers", jsonBody(map[string]any{"customerIds": []string{ofA}})), http.StatusOK, nil)
+				want(t, "B lists its customers", w.asB(t, http.MethodPut, "/v1/collection/customers", jsonBody(map[string]any{"customerIds": []string{ofB}})), http.StatusOK, nil)
+				var got struct{ CustomerIDs []string }
+				want(t, "A's list", w.call(t, tokenA, http.MethodGet, "/v1/collection/customers", nil), http.StatusOK, &got)
+				if !slices.Equal(got.CustomerIDs, []string{ofA}) {
+					t.Errorf("A's list after B's: %v, want [%s]", got.CustomerIDs, ofA)
+				}
+			},
+			probe: func(*world) (string, []byte) {
+				return "/v1/collection/customers", jsonBody(map[string]any{"customerIds": []string{"0b1c2d3e-0000-4000-8000-00000000000b"}})
+			},
+			reader: http.StatusForbidden,
+		},
+
+		"GET /v1/collection/customers": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				// Read-only cases run before every write: neither tenant
+				// has a list yet, so B sees none (never one of A's).
+				var got struct {
+					CustomerIDs []string
+					Source      string
+				}
+				want(t, "B's list", w.asB(t, http.MethodGet, "/v1/collection/customers", nil), http.StatusOK, &got)
+				if len(got.CustomerIDs) != 0 || got.Source != "partner-center" {
+					t.Errorf("B's list before any PUT: %+v, want none (partner-center)", got)
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/collection/customers", nil },
+			reader: http.StatusOK,
+		},
+
 		"POST /v1/customers/{customerId}/reports": {
 			write: true,
 			asWrongTenant: func(t *testing.T, w *world) {

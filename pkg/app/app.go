@@ -6,12 +6,14 @@
 package app
 
 import (
+	"context"
 	"errors"
-	"github.com/licenseinsights/licenseinsights/pkg/license"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/licenseinsights/licenseinsights/pkg/api"
+	"github.com/licenseinsights/licenseinsights/pkg/api/collections"
 	"github.com/licenseinsights/licenseinsights/pkg/api/customers"
 	"github.com/licenseinsights/licenseinsights/pkg/api/exports"
 	"github.com/licenseinsights/licenseinsights/pkg/api/portfolio"
@@ -20,9 +22,12 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
+	"github.com/licenseinsights/licenseinsights/pkg/collect"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
+	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
+	"github.com/licenseinsights/licenseinsights/pkg/worker/collector"
 	"github.com/licenseinsights/licenseinsights/pkg/worker/exportworker"
 	"github.com/licenseinsights/licenseinsights/pkg/worker/rollup"
 )
@@ -39,6 +44,8 @@ func Functions() map[string]awsenv.NewFunc {
 		"AggregateFunction":    Aggregate,
 		"ExportFunction":       Export,
 		"ExportWorkerFunction": ExportWorker,
+		"CollectFunction":      Collect,
+		"CollectorFunction":    Collector,
 	}
 }
 
@@ -133,4 +140,62 @@ func need(env *awsenv.Env, function string, bucket bool) error {
 		return errors.New("the " + function + " function needs an S3 client and BUCKET_NAME")
 	}
 	return nil
+}
+
+// Collect is the CollectFunction: the /v1/collections routes and the daily
+// schedule's run, which enqueues one message per customer.
+func Collect(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
+	if err := need(env, "collect", true); err != nil {
+		return nil, err
+	}
+	runner, s, err := CollectRunner(context.Background(), env, cfg)
+	if err != nil {
+		return nil, err
+	}
+	h := collections.New(runner.Store, runner, s)
+	return lambda.NewHandler(h.Invoke), nil
+}
+
+// Collector is the CollectorFunction: the collection queue's messages, one
+// customer each.
+func Collector(env *awsenv.Env, cfg config.Config) (lambda.Handler, error) {
+	if err := need(env, "collector", true); err != nil {
+		return nil, err
+	}
+	runner, _, err := CollectRunner(context.Background(), env, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return lambda.NewHandler(collector.New(runner).Batch), nil
+}
+
+// CollectRunner wires the collection runner: the connection settings from
+// the environment (the Microsoft client itself is built on first use), the
+// table and bucket, and the queue — SQS when COLLECT_QUEUE_URL is set, else
+// an in-process stand-in that runs the collector in this process (the
+// local stack).
+func CollectRunner(ctx context.Context, env *awsenv.Env, cfg config.Config) (*collect.Runner, collect.Settings, error) {
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	s, err := collect.SettingsFromEnv(getenv)
+	if err != nil {
+		return nil, collect.Settings{}, err
+	}
+	if s.PartnerTenantID == "" {
+		s.PartnerTenantID = cfg.PartnerTenantID
+	}
+	st := store.New(env.DynamoDB, env.Table)
+	runner := &collect.Runner{Store: st, Blob: blob.New(env.S3, env.Bucket), Source: &collect.Lazy{Settings: s}}
+	if s.QueueURL != "" {
+		q, err := collect.NewSQSQueue(ctx, s.QueueURL)
+		if err != nil {
+			return nil, collect.Settings{}, err
+		}
+		runner.Queue = q
+	} else {
+		runner.Queue = collect.NewLocalQueue(context.Background(), s.Concurrency, runner.Handle)
+	}
+	return runner, s, nil
 }

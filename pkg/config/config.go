@@ -13,6 +13,11 @@ import (
 
 // Config holds every tunable of License Insights.
 type Config struct {
+	// Getenv is where the configuration was read (FromEnv's getenv), for
+	// settings other packages read themselves (the Microsoft connection,
+	// pkg/collect); nil means os.Getenv.
+	Getenv func(string) string
+
 	// PartnerTenantID is the partner's own Entra tenant id: directory
 	// subscriptions it owns are channel "own". PARTNER_TENANT_ID.
 	PartnerTenantID string
@@ -82,6 +87,7 @@ func Default() Config {
 // deployment with a typo fails at start-up, not with a wrong figure.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Default()
+	c.Getenv = getenv
 	c.PartnerTenantID = strings.TrimSpace(getenv("PARTNER_TENANT_ID"))
 	c.OIDCIssuer, c.OIDCAudience, c.TenantClaim = getenv("OIDC_ISSUER"), getenv("OIDC_AUDIENCE"), getenv("TENANT_CLAIM")
 	floats := []struct {

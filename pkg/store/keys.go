@@ -17,9 +17,13 @@
 //	combined subscriptions (current)       T#<t>#C#<c>                        SUBSCRIPTIONS               —
 //	daily history (TTL expiresAt)          T#<t>#C#<c>                        DAY#<yyyy-mm-dd>            —
 //	generation counter + sweep mark        T#<t>#C#<c>                        GENCOUNTER                  —  (gen: last handed out; sweptBelow: all lower deleted)
+//	last collection from Microsoft         T#<t>#C#<c>                        COLLECTED                   —  (freshness.go: collectedAt, collectionId, concealedNames)
 //	user row of generation g, shard s      T#<t>#C#<c>#G#<g>#S#<s>            U#<user key>                —
 //	export job (exports.go)                T#<t>                              EXPORT#<id>                 —
 //	upload (uploads.go)                    T#<t>                              UPLOAD#<id>                 —
+//	collection run (collections.go)        T#<t>                              COLLECTION#<id>             —  (TTL expiresAt, 30 days; status, one counter per customer state)
+//	customer of a collection run           T#<t>#RUN#<id>                     CUST#<customer tenant id>   —  (TTL expiresAt, 30 days; state, attempt, lease, outcome)
+//	partner's own customers to collect     T#<t>                              COLLECTCUSTOMERS            —
 //	roll-up shard n of 8 (see rollup.go)   T#<t>#ROLLUP#<n>                   ROLLUP                      —  (one partition per shard)
 //	applied stream record (roll-up)        T#<t>#C#<c>                        APPLIED#<version|DEL<v>>#<stream sequence number>  —  (TTL expiresAt, 3 days)
 //	portfolio history, shard n, one day    T#<t>                              PDAY#<yyyy-mm-dd>#<n>       —  (TTL expiresAt, 400 days; open and close headline of the day)
@@ -45,6 +49,12 @@
 //	most idle Copilot seats (docs/definitions.md#copilot)                   GSI3            GSI3PK=T#<t>#COPILOTIDLE (ascending = most idle seats first)
 //	export jobs / one export job                         table           Query PK=T#<t>, SK begins_with EXPORT# / GetItem
 //	one upload                                           table           GetItem PK=T#<t>, SK=UPLOAD#<id>
+//	collection runs, newest first (collections.go)       table           Query PK=T#<t>, SK begins_with COLLECTION# (descending)
+//	one collection run with its counts                   table           GetItem PK=T#<t>, SK=COLLECTION#<id>
+//	a run's per-customer outcomes, paged                 table           Query PK=T#<t>#RUN#<id> (customer id order)
+//	claim / finish a customer of a run                   table           TransactWriteItems: customer item (conditioned on state, attempt) + ADD on the run's counters
+//	the partner's own customer list                      table           GetItem / PutItem PK=T#<t>, SK=COLLECTCUSTOMERS
+//	a customer's data freshness (insights)               table           BatchGetItem PK=T#<t>#C#<c>, SK=COLLECTED and SOURCE#<kind> per kind (one call, projected)
 //	portfolio roll-up (rollup_read.go)                   table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)
 //	portfolio history (rollup_history.go)                table           Query PK=T#<t>, SK begins_with PDAY# (≤ 401 days × 8 shards)
 //	lowest usage (portfolio list, known usage only)      GSI2            GSI2PK=T#<t>#USAGE, GSI2SK begins_with 1# (ascending)

@@ -5,6 +5,8 @@
 package view
 
 import (
+	"time"
+
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
@@ -154,7 +156,25 @@ type Insights struct {
 	Recommendations []license.Recommendation `json:"recommendations"`
 	// Copilot is the Copilot adoption block (docs/definitions.md#copilot), absent for a
 	// customer without Copilot seats or report.
-	Copilot *Copilot `json:"copilot,omitempty"`
+	Copilot       *Copilot       `json:"copilot,omitempty"`
+	DataFreshness *DataFreshness `json:"dataFreshness,omitempty"`
+}
+
+// DataFreshness says how current a customer's figures are (docs/definitions.md#collection-from-microsoft): when
+// the connector last collected the customer (null when it never did), and
+// the report date of each current source document.
+type DataFreshness struct {
+	LastCollectedAt *time.Time    `json:"lastCollectedAt"`
+	CollectionID    *string       `json:"collectionId"`
+	ConcealedNames  *bool         `json:"concealedNames"`
+	Sources         []SourceDates `json:"sources"`
+}
+
+// SourceDates is one current source document.
+type SourceDates struct {
+	Kind       string    `json:"kind"`
+	ReportDate *string   `json:"reportDate"`
+	AcceptedAt time.Time `json:"acceptedAt"`
 }
 
 // Waste is the money view of unused licences (license.WasteOf).

@@ -43,10 +43,11 @@ func TestRoutesFromTemplate(t *testing.T) {
 			t.Errorf("Routes() lacks %+v", w)
 		}
 	}
-	// Ingest 4, Insights 3, Portfolio 4, Export 4; the authorizer, the
-	// aggregator and the export worker have no API events.
-	if len(routes) != 15 {
-		t.Errorf("Routes() has %d routes, want 15: %+v", len(routes), routes)
+	// Ingest 4, Insights 3, Portfolio 4, Export 4, Collect 5; the
+	// authorizer, the aggregator, the export worker and the collector have
+	// no API events.
+	if len(routes) != 20 {
+		t.Errorf("Routes() has %d routes, want 20: %+v", len(routes), routes)
 	}
 	seen := map[string]bool{}
 	for _, r := range routes {
@@ -169,7 +170,7 @@ func TestFunctionsFromTemplate(t *testing.T) {
 		ids = append(ids, f.LogicalID)
 		byID[f.LogicalID] = f
 	}
-	wantIDs := []string{"AuthorizerFunction", "IngestFunction", "InsightsFunction", "PortfolioFunction", "AggregateFunction", "ExportFunction", "ExportWorkerFunction"}
+	wantIDs := []string{"AuthorizerFunction", "IngestFunction", "InsightsFunction", "PortfolioFunction", "AggregateFunction", "ExportFunction", "ExportWorkerFunction", "CollectFunction", "CollectorFunction"}
 	if !reflect.DeepEqual(ids, wantIDs) {
 		t.Fatalf("functions %v, want %v in template order", ids, wantIDs)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
+	"github.com/licenseinsights/licenseinsights/pkg/source"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 	"github.com/licenseinsights/licenseinsights/pkg/view"
 )
@@ -78,14 +79,19 @@ func (h *Handler) insights(ctx context.Context, r *api.Request) (api.Response, e
 	ctx = observe.Annotate(ctx, "customer", id)
 
 	var (
-		cf   *store.CustomerFigures
-		base *store.Summary
+		cf    *store.CustomerFigures
+		base  *store.Summary
+		fresh *store.Freshness
 	)
-	// Two calls whatever the customer's size: the figures, then the one
-	// history point the trend compares with (it needs the report date).
+	// Three calls whatever the customer's size: the figures, then the one
+	// history point the trend compares with (it needs the report date),
+	// and the data's freshness (one BatchGetItem of known keys).
 	cf, err = h.store.Figures(ctx, r.Tenant, id)
 	if err == nil {
 		base, err = h.store.TrendBaseline(ctx, r.Tenant, id, cf.Figures.ReportDate)
+	}
+	if err == nil {
+		fresh, err = h.store.Freshness(ctx, r.Tenant, id, sourceKinds)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Response{}, api.NotFound("customer", id)
@@ -93,7 +99,34 @@ func (h *Handler) insights(ctx context.Context, r *api.Request) (api.Response, e
 	if err != nil {
 		return api.Response{}, err
 	}
-	return api.JSON(http.StatusOK, h.insightsOf(id, cf, base, window))
+	in := h.insightsOf(id, cf, base, window)
+	in.DataFreshness = freshnessOf(fresh)
+	return api.JSON(http.StatusOK, in)
+}
+
+// sourceKinds are the kinds whose current document insights date.
+var sourceKinds = func() []string {
+	out := make([]string, len(source.Kinds))
+	for i, k := range source.Kinds {
+		out[i] = string(k)
+	}
+	return out
+}()
+
+func freshnessOf(f *store.Freshness) *view.DataFreshness {
+	out := &view.DataFreshness{LastCollectedAt: f.LastCollectedAt, ConcealedNames: f.ConcealedNames, Sources: make([]view.SourceDates, 0, len(f.Sources))}
+	if f.CollectionID != "" {
+		out.CollectionID = &f.CollectionID
+	}
+	for _, s := range f.Sources {
+		d := view.SourceDates{Kind: s.Kind, AcceptedAt: s.AcceptedAt}
+		if !s.ReportDate.IsZero() {
+			rd := s.ReportDate.String()
+			d.ReportDate = &rd
+		}
+		out.Sources = append(out.Sources, d)
+	}
+	return out
 }
 
 // insightsOf shapes the stored figures into the response.

@@ -331,6 +331,22 @@ func testConfig(t testing.TB) config.Config {
 	return cfg
 }
 
+// checkPostedFreshness checks the dataFreshness of a customer fed only by
+// posted snapshots (never collected: no collection, concealment unknown;
+// its one source the snapshot of reportDate) and removes it, its times
+// being the test's own.
+func checkPostedFreshness(t *testing.T, doc map[string]any) {
+	t.Helper()
+	f, _ := doc["dataFreshness"].(map[string]any)
+	srcs, _ := f["sources"].([]any)
+	if f == nil || f["lastCollectedAt"] != nil || f["collectionId"] != nil || f["concealedNames"] != nil || len(srcs) != 1 {
+		t.Errorf("dataFreshness %v: want never collected, one source", f)
+	} else if src := srcs[0].(map[string]any); src["kind"] != "snapshot" || src["reportDate"] != reportDate || src["acceptedAt"] == nil {
+		t.Errorf("dataFreshness source %v: want the snapshot of %s", src, reportDate)
+	}
+	delete(doc, "dataFreshness")
+}
+
 // withoutMessages checks that every recommendation has a message naming
 // the customer, then blanks the messages out so that the rest of the
 // document can be compared exactly.
@@ -371,15 +387,17 @@ func TestInsightsEveryField(t *testing.T) {
 				before := s.calls.Load()
 				resp := insightsOf(t, s, tenant, tc.id, query)
 				// One GetItem of the figures, one Query of the trend's
-				// history point (the subtests run one after the other).
-				if calls := s.calls.Load() - before; calls != 2 {
-					t.Errorf("the insights took %d DynamoDB calls, want 2", calls)
+				// history point, one BatchGetItem of the freshness (the
+				// subtests run one after the other).
+				if calls := s.calls.Load() - before; calls != 3 {
+					t.Errorf("the insights took %d DynamoDB calls, want 3", calls)
 				}
 				if resp.status != http.StatusOK {
 					t.Fatalf("%d %s", resp.status, resp.body)
 				}
 				conforms(t, RouteInsights, resp)
 				got := withoutMessages(t, decode(t, resp.body), tc.name)
+				checkPostedFreshness(t, got)
 				if want := mustJSON(t, tc.want); !reflect.DeepEqual(got, want) {
 					t.Errorf("insights %v:\n got %s\nwant %s", query, pretty(got), pretty(want))
 				}

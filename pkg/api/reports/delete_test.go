@@ -13,7 +13,7 @@ import (
 // TestDeleteCustomer: DELETE /v1/customers/{id} as a writer removes the
 // customer's figures and history and the upload sent for it (record and
 // object); another tenant and a reader cannot, and a second delete is 404.
-// (The portfolio side: pkg/handler/rollup TestDeleteCustomerKeepsThePortfolioExact.)
+// (The portfolio side: pkg/worker/rollup TestDeleteCustomerKeepsThePortfolioExact.)
 func TestDeleteCustomer(t *testing.T) {
 	h, st := newHandler(t)
 	ctx := context.Background()

@@ -1,0 +1,11 @@
+// Command collect is the CollectFunction: POST/GET /v1/collections,
+// GET /v1/collections/{collectionId}, PUT/GET /v1/collection/customers and
+// the daily schedule's run.
+package main
+
+import (
+	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
+)
+
+func main() { awsenv.Start("collect", app.Collect) }

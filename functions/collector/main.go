@@ -1,0 +1,10 @@
+// Command collector is the CollectorFunction: one customer per SQS
+// message, collected from Graph and Partner Center into uploads/.
+package main
+
+import (
+	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
+)
+
+func main() { awsenv.Start("collector", app.Collector) }
