@@ -210,6 +210,13 @@ func outcomes(t *testing.T, w *world, tn license.Tenant, runID string) map[strin
 // as a partner would POST them (the same ingest service, no connector).
 func (w *world) postDirect(t *testing.T, tn license.Tenant, c portfoliogen.CustomerSpec) {
 	t.Helper()
+	// Graph's organization answer as a partner would save it (the shape of
+	// GET /organization: a value array with the tenant's id, display name
+	// and verified domains), written here, not by the emulator.
+	org := fmt.Sprintf(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#organization","value":[{"id":%q,"displayName":%q,"verifiedDomains":[{"name":%q,"isDefault":true,"isInitial":false,"type":"Managed"}]}]}`, c.TenantID, c.Name, c.Domain)
+	if status, body := w.post(t, tn, c.TenantID, "graph-organization", org); status != 200 {
+		t.Fatalf("direct POST of graph-organization for %s: %d %s", c.TenantID, status, body)
+	}
 	for _, kind := range []portfoliogen.Kind{portfoliogen.KindGraphSubscribedSkus, portfoliogen.KindGraphDirectorySubscriptions, portfoliogen.KindGraphActiveUserDetail, portfoliogen.KindPartnerCenterSubscriptions} {
 		var b bytes.Buffer
 		if err := portfoliogen.Write(&b, kind, w.cfg, c); err != nil {
@@ -274,8 +281,10 @@ func TestRunOverFiftyCustomersEqualsDirectIngest(t *testing.T) {
 	outs := outcomes(t, w, collected, run.ID)
 	for _, c := range w.emu.Customers() {
 		o := outs[c.TenantID]
-		if o.State != store.CollectSucceeded || o.Name != c.Name || len(o.Documents) != 4 {
-			t.Errorf("%s: %+v, want succeeded, named %q, 4 documents", c.TenantID, o, c.Name)
+		// organization, subscribedSkus, directory subscriptions, the
+		// activity report and Partner Center's subscriptions.
+		if o.State != store.CollectSucceeded || o.Name != c.Name || len(o.Documents) != 5 {
+			t.Errorf("%s: %+v, want succeeded, named %q, 5 documents", c.TenantID, o, c.Name)
 			continue
 		}
 		w.postDirect(t, direct, c)

@@ -41,7 +41,7 @@ func TestFunctionsAreTheTemplates(t *testing.T) {
 // TestConstructorsNameWhatIsMissing: a function started without its table
 // or bucket fails at start-up naming the variable to set.
 func TestConstructorsNameWhatIsMissing(t *testing.T) {
-	usesBucket := map[string]bool{"IngestFunction": true, "ExportFunction": true, "ExportWorkerFunction": true}
+	usesBucket := map[string]bool{"IngestFunction": true, "ExportFunction": true, "ExportWorkerFunction": true, "CollectFunction": true, "CollectorFunction": true}
 	db := dynamodb.New(dynamodb.Options{})
 	for id, newFunc := range Functions() {
 		if _, err := newFunc(&awsenv.Env{}, config.Default()); err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {

@@ -2,13 +2,12 @@ import { useState } from "preact/hooks";
 import { ApiError, request } from "../api";
 import { ErrorBox, Loading, ProblemTable, useApi, useApp } from "../ui";
 
-// SPEC §8's shapes, read loosely: the connector's routes (issue 15) may
-// name a field differently, and the page then shows what it can.
-interface Run { collectionId: string; status: string; startedAt?: string; finishedAt?: string; counts?: Record<string, number>; [k: string]: unknown }
-interface Outcome { customerId?: string; customerName?: string; state?: string; status?: string; code?: string; message?: string; problems?: { line?: number; column?: string; reason?: string }[]; details?: { line?: number; column?: string; reason?: string }[] }
+// The shapes of openapi.yaml's Collection and CollectionOutcome.
+interface Run { collectionId: string; trigger: string; status: string; reason: string | null; startedAt: string; finishedAt: string | null; counts: Record<string, number> }
+interface Outcome { customerId: string; name: string | null; state: string; code: string | null; message: string | null; problems: { line?: number; column?: string; reason?: string }[] }
 
-// The collection routes come with the connector (SPEC §8). Until an
-// installation has them, the API answers 404 and the page says collection
+// The collection routes come with the connector (README, "Connecting to
+// Microsoft"). An installation without them the API answers 404 and the page says collection
 // is not configured instead of showing an error.
 export function Collections() {
   const { i, role } = useApp();
@@ -28,15 +27,15 @@ export function Collections() {
       {error && !notConfigured && <ErrorBox error={error} retry={reload} />}
       {data && (
         <>
-          {role === "writer" && <p><button type="button" onClick={run}>{i.t("runNow")}</button></p>}
+          {role === "writer" && <p><button type="button" data-testid="run-now" onClick={run}>{i.t("runNow")}</button></p>}
           {runError && <ErrorBox error={runError} />}
-          {data.items.length === 0 ? <p>{i.t("noCollections")}</p> : (
+          {data.items.length === 0 ? <p data-testid="collections-empty">{i.t("noCollections")}</p> : (
             <div class="table-wrap">
               <table data-testid="collections">
                 <thead><tr><th scope="col">{i.t("started")}</th><th scope="col">{i.t("finished")}</th><th scope="col">{i.t("status")}</th><th scope="col">{i.t("outcomes")}</th></tr></thead>
                 <tbody>{data.items.map((r) => (
                   <tr key={r.collectionId}>
-                    <td>{i.dateTime(r.startedAt)}</td><td>{i.dateTime(r.finishedAt)}</td><td>{r.status}</td>
+                    <td>{i.dateTime(r.startedAt)}</td><td>{i.dateTime(r.finishedAt ?? undefined)}</td><td data-testid="run-status">{r.status}{r.reason ? ` · ${r.reason}` : ""}</td>
                     <td>
                       {Object.entries(r.counts ?? {}).map(([k, v]) => `${k} ${i.num(v)}`).join(" · ")}{" "}
                       <button type="button" aria-expanded={open === r.collectionId} onClick={() => setOpen(open === r.collectionId ? null : r.collectionId)}>{i.t("outcomes")}</button>
@@ -55,10 +54,10 @@ export function Collections() {
 
 function Outcomes({ id }: { id: string }) {
   const { i } = useApp();
-  const { data, error, loading, reload } = useApi<Record<string, unknown>>(`/v1/collections/${encodeURIComponent(id)}`);
+  const { data, error, loading, reload } = useApi<{ customers: Outcome[] }>(`/v1/collections/${encodeURIComponent(id)}`);
   if (loading && !data) return <Loading />;
   if (error) return <ErrorBox error={error} retry={reload} />;
-  const list = (["outcomes", "customers", "items"].map((k) => data?.[k]).find(Array.isArray) ?? []) as Outcome[];
+  const list = data?.customers ?? [];
   return (
     <section aria-label={i.t("outcomes")}>
       <h2>{i.t("outcomes")}</h2>
@@ -68,9 +67,9 @@ function Outcomes({ id }: { id: string }) {
             <thead><tr><th scope="col">{i.t("customer")}</th><th scope="col">{i.t("status")}</th><th scope="col">{i.t("reason")}</th></tr></thead>
             <tbody>{list.map((o, n) => (
               <tr key={n}>
-                <th scope="row">{o.customerId ? <a href={`#/customers/${encodeURIComponent(o.customerId)}`}>{o.customerName ?? o.customerId}</a> : "—"}</th>
-                <td>{o.state ?? o.status ?? "—"}{o.code ? ` · ${o.code}` : ""}</td>
-                <td>{o.message ?? ""}{(o.problems ?? o.details)?.length ? <ProblemTable problems={(o.problems ?? o.details)!} /> : null}</td>
+                <th scope="row"><a href={`#/customers/${encodeURIComponent(o.customerId)}`}>{o.name ?? o.customerId}</a></th>
+                <td>{o.state}{o.code ? ` · ${o.code}` : ""}</td>
+                <td>{o.message ?? ""}{o.problems.length ? <ProblemTable problems={o.problems} /> : null}</td>
               </tr>
             ))}</tbody>
           </table>
