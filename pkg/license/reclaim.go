@@ -30,23 +30,32 @@ var ReclaimKinds = []ReclaimKind{ReclaimReassignNow, ReclaimReduceAtRenewal, Rec
 // ReclaimHorizons are the horizons, in days, the API serves.
 var ReclaimHorizons = []int{30, 90, 180}
 
-// ReclaimItem is one line of the reclaim calendar: idle seats of one SKU
-// (and subscription, except reassignNow) of one customer, of one kind.
-type ReclaimItem struct {
-	CustomerID   string      `json:"customerId"`
-	CustomerName string      `json:"customerName,omitempty"`
-	SKU          string      `json:"sku"`
-	ProductName  string      `json:"productName"`
-	Kind         ReclaimKind `json:"kind"`
-	// SubscriptionID is empty for reassignNow (the holders' licences are
-	// the SKU's, not one subscription's) and for seats on subscriptions no
+// Term is a subscription's term and billing cycle, what a price depends on.
+type Term struct {
+	TermDuration string `json:"termDuration,omitempty"`
+	BillingCycle string `json:"billingCycle,omitempty"`
+}
+
+// ReclaimLine is one customer's idle seats of one SKU (and subscription,
+// except the idle holders'), before a horizon gives it a kind and a price
+// list its money: what the portfolio calendar keeps per customer, so that a
+// horizon or a price change needs no recomputation.
+type ReclaimLine struct {
+	CustomerID   string `json:"customerId"`
+	CustomerName string `json:"customerName,omitempty"`
+	SKU          string `json:"sku"`
+	ProductName  string `json:"productName"`
+	// SubscriptionID is empty for the idle holders (their seats are the
+	// SKU's, not one subscription's) and for seats on subscriptions no
 	// source dates.
 	SubscriptionID string `json:"subscriptionId,omitempty"`
-	Seats          int    `json:"seats"`
-	// Date is when to act: the report date for reassignNow; for
-	// reduceAtRenewal the renewal date, or the end of the cancellation
-	// window while it is open; for lockedUntil the renewal date (NoDate:
-	// unknown). DaysLeft is Date − report date.
+	// Holders: the line is the SKU's idle holders (always reassignNow).
+	Holders bool `json:"-"`
+	Seats   int  `json:"seats"`
+	// Date is when to act: the report date for idle holders; for
+	// unassigned seats the end of the cancellation window while it is
+	// open, else the renewal date (NoDate: unknown). DaysLeft is Date −
+	// report date.
 	Date     Date `json:"date,omitempty"`
 	DaysLeft *int `json:"daysLeft"`
 	// RenewalDate, RenewalKind, WindowOpen, CancellableUntil, TermDuration
@@ -57,6 +66,29 @@ type ReclaimItem struct {
 	CancellableUntil Date        `json:"cancellableUntil,omitempty"`
 	TermDuration     string      `json:"termDuration,omitempty"`
 	BillingCycle     string      `json:"billingCycle,omitempty"`
+	// Terms are, for idle holders, the terms of the SKU's counted
+	// subscriptions: their seat is priced at the cheapest.
+	Terms []Term `json:"-"`
+}
+
+// KindWithin is the line's kind with a horizon of days: idle holders are
+// reassignNow; unassigned seats are reduceAtRenewal when the cancellation
+// window is open or the date falls within the horizon, else lockedUntil.
+func (l ReclaimLine) KindWithin(days int) ReclaimKind {
+	switch {
+	case l.Holders:
+		return ReclaimReassignNow
+	case l.DaysLeft != nil && (l.WindowOpen || *l.DaysLeft <= days):
+		return ReclaimReduceAtRenewal
+	}
+	return ReclaimLockedUntil
+}
+
+// ReclaimItem is one line of the reclaim calendar: a line with its kind
+// and its money.
+type ReclaimItem struct {
+	ReclaimLine
+	Kind ReclaimKind `json:"kind"`
 	// MonthlyPrice is a seat's price; Monthly = Seats × MonthlyPrice;
 	// PerTerm = Monthly × the term's months. Nil without a price (never 0).
 	MonthlyPrice *float64 `json:"monthlyPrice"`
@@ -77,74 +109,97 @@ type ReclaimTotal struct {
 
 // Reclaim is a customer's (or, summed, a portfolio's) reclaim calendar.
 type Reclaim struct {
-	ReportDate Date   `json:"reportDate,omitempty"`
-	Window     int    `json:"window"`
-	Days       int    `json:"days"`
-	Currency   string `json:"currency,omitempty"`
+	Days     int    `json:"days"`
+	Currency string `json:"currency,omitempty"`
 	// Items are ordered by SortReclaimItems.
 	Items  []ReclaimItem  `json:"items"`
 	Totals []ReclaimTotal `json:"totals"`
 }
 
-// ReclaimOf is the reclaim calendar of one customer: per counted SKU, its
-// idle seats (unassigned + idle holders in window n, SPEC §2) split into
-// the three kinds with a horizon of days after the report date.
-//
-//   - The idle holders are reassignNow: their licences can go to new
-//     joiners today.
-//   - The unassigned seats are handed to the SKU's counted subscriptions,
-//     the one a reduction reaches first taking seats first (ties: the
-//     dearer seat first, then subscription id), up to its quantity: a
-//     partner reduces at the first chance, and where two dates tie the
-//     dearer seat saves more. So on a SKU held on a monthly and an annual
-//     subscription the monthly one, renewing within the month, gives up
-//     its seats first. A subscription whose cancellation window is open
-//     (cancellableUntil on or after the report date: New Commerce allows a
-//     reduction within 7 days of purchase or renewal) or whose renewal
-//     falls within the horizon gives reduceAtRenewal seats, others
-//     lockedUntil seats.
-//
-// Trial and grace, disabled or lapsed capacity is not sold (SPEC §2), so it
-// has no idle seats. A SKU without a price has no money (nil, never 0).
+// ReclaimOf is the reclaim calendar of one customer for window n and a
+// horizon of days after its report date: ReclaimLines given their kinds
+// and priced.
 func ReclaimOf(f *Figures, n, days int, prices *PriceList) Reclaim {
-	d := f.ReportDate
-	out := Reclaim{ReportDate: d, Window: n, Days: days}
+	out := Reclaim{Days: days, Items: PriceReclaim(ReclaimLines(f, n), days, prices)}
 	if prices != nil {
 		out.Currency = prices.Currency
 	}
+	SortReclaimItems(out.Items)
+	out.Totals = ReclaimTotals(out.Items)
+	return out
+}
+
+// PriceReclaim gives lines their kind within days and their money.
+func PriceReclaim(lines []ReclaimLine, days int, prices *PriceList) []ReclaimItem {
+	out := make([]ReclaimItem, 0, len(lines))
+	for _, l := range lines {
+		it := ReclaimItem{ReclaimLine: l, Kind: l.KindWithin(days)}
+		if l.Holders {
+			// Which subscription a holder's seat is on is not known: the
+			// cheapest keeps the figure on the safe (lower) side.
+			var cheapest *float64
+			for _, t := range l.Terms {
+				if p, ok := prices.Lookup(l.SKU, t.TermDuration, t.BillingCycle); ok && (cheapest == nil || p < *cheapest) {
+					cheapest = &p
+				}
+			}
+			price(&it, cheapest, 0)
+		} else if p, ok := prices.Lookup(l.SKU, l.TermDuration, l.BillingCycle); ok {
+			price(&it, &p, TermMonths(l.TermDuration))
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// ReclaimLines are one customer's idle seats in window n: per counted SKU
+// its idle holders (unassigned + idle holders, SPEC §2) and its unassigned
+// seats per subscription.
+//
+//   - The idle holders are one line: their licences can go to new joiners
+//     today.
+//   - The unassigned seats are handed to the SKU's counted subscriptions,
+//     the one a reduction reaches first taking seats first (ties: the
+//     shorter term, then subscription id), up to its quantity: a partner
+//     reduces at the first chance, and a shorter term's seat is the dearer
+//     one. So on a SKU held on a monthly and an annual subscription the
+//     monthly one, renewing within the month, gives up its seats first. The
+//     date to act is the end of the cancellation window while it is open
+//     (cancellableUntil on or after the report date: New Commerce allows a
+//     reduction within 7 days of purchase or renewal), else the renewal.
+//
+// Trial and grace, disabled or lapsed capacity is not sold (SPEC §2), so it
+// has no idle seats. The order is price-free, so that the portfolio
+// calendar can keep lines and price them when read.
+func ReclaimLines(f *Figures, n int) []ReclaimLine {
+	d := f.ReportDate
+	var out []ReclaimLine
 	for _, p := range f.Products {
 		if !p.Counted {
 			continue
 		}
-		base := ReclaimItem{CustomerID: f.Customer.ID, CustomerName: f.Customer.Name, SKU: p.SKU, ProductName: p.Name}
+		base := ReclaimLine{CustomerID: f.Customer.ID, CustomerName: f.Customer.Name, SKU: p.SKU, ProductName: p.Name}
 		subs := countedTerms(p)
 		for i := range subs {
-			if price, ok := prices.Lookup(p.SKU, subs[i].TermDuration, subs[i].BillingCycle); ok {
-				subs[i].price = &price
-			}
 			subs[i].actBy, subs[i].open = actBy(subs[i].Renewal, d)
 		}
 		if idle := f.IdleHoldersIn(p, n); idle > 0 {
-			it := base
-			it.Kind, it.Seats, it.Date = ReclaimReassignNow, idle, d
-			// A holder's seat is priced at the SKU's cheapest: which
-			// subscription a holder's seat is on is not known, so the
-			// figure stays on the safe (lower) side.
-			var cheapest *float64
+			l := base
+			l.Holders, l.Seats, l.Date = true, idle, d
 			for _, s := range subs {
-				if s.price != nil && (cheapest == nil || *s.price < *cheapest) {
-					cheapest = s.price
+				t := Term{TermDuration: s.TermDuration, BillingCycle: s.BillingCycle}
+				if !slices.Contains(l.Terms, t) {
+					l.Terms = append(l.Terms, t)
 				}
 			}
-			price(&it, cheapest, 0)
-			out.Items = append(out.Items, it)
+			out = append(out, l)
 		}
 		left := p.Unassigned()
 		slices.SortStableFunc(subs, func(a, b termSeats) int {
 			if c := cmp.Compare(sortDate(a.actBy), sortDate(b.actBy)); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(priceOrZero(b.price), priceOrZero(a.price)); c != 0 {
+			if c := cmp.Compare(termOrder(a.TermDuration), termOrder(b.TermDuration)); c != 0 {
 				return c
 			}
 			return strings.Compare(a.SubscriptionID, b.SubscriptionID)
@@ -158,37 +213,37 @@ func ReclaimOf(f *Figures, n, days int, prices *PriceList) Reclaim {
 				continue
 			}
 			left -= seats
-			it := base
-			it.SubscriptionID, it.Seats = s.SubscriptionID, seats
-			it.RenewalDate, it.CancellableUntil = s.Date, s.CancellableUntil
-			it.TermDuration, it.BillingCycle, it.WindowOpen = s.TermDuration, s.BillingCycle, s.open
+			l := base
+			l.SubscriptionID, l.Seats = s.SubscriptionID, seats
+			l.RenewalDate, l.CancellableUntil = s.Date, s.CancellableUntil
+			l.TermDuration, l.BillingCycle, l.WindowOpen = s.TermDuration, s.BillingCycle, s.open
 			if s.Date != NoDate {
-				it.RenewalKind = s.Kind
+				l.RenewalKind = s.Kind
 			}
-			it.Date = s.actBy
-			it.Kind = ReclaimLockedUntil
-			if s.actBy != NoDate && (s.open || s.actBy <= d.AddDays(days)) {
-				it.Kind = ReclaimReduceAtRenewal
-			}
-			price(&it, s.price, TermMonths(s.TermDuration))
-			out.Items = append(out.Items, it)
+			l.Date = s.actBy
+			out = append(out, l)
 		}
 	}
-	for i := range out.Items {
-		if it := &out.Items[i]; it.Date != NoDate {
-			left := int(it.Date - d)
-			it.DaysLeft = &left
+	for i := range out {
+		if l := &out[i]; l.Date != NoDate {
+			left := int(l.Date - d)
+			l.DaysLeft = &left
 		}
 	}
-	SortReclaimItems(out.Items)
-	out.Totals = ReclaimTotals(out.Items)
 	return out
+}
+
+// termOrder puts shorter terms first, unknown terms last.
+func termOrder(term string) int {
+	if m := TermMonths(term); m > 0 {
+		return m
+	}
+	return 1 << 30
 }
 
 // termSeats is a counted subscription of a SKU seen from its renewal.
 type termSeats struct {
 	Renewal
-	price *float64
 	actBy Date
 	open  bool
 }
@@ -228,13 +283,6 @@ func sortDate(d Date) Date {
 		return Date(1<<31 - 1)
 	}
 	return d
-}
-
-func priceOrZero(p *float64) float64 {
-	if p == nil {
-		return 0
-	}
-	return *p
 }
 
 func price(it *ReclaimItem, p *float64, months int) {

@@ -133,6 +133,17 @@ func TestReclaimOf(t *testing.T) {
 			},
 		},
 		{
+			// both renew 2026-12-20 (19 days): the shorter term goes first
+			// though "a1" sorts before "m1" → m1 gives the 3 unassigned
+			// (15 sold − 12 assigned): 3 × 43.20 = 129.60.
+			name: "same date, the shorter term first", days: 30, prices: e3Prices,
+			p: []ProductFigures{{SKU: "SPE_E3", Name: "E3", Sold: ChannelCounts{Own: 15}, Assigned: 12, Counted: true,
+				Renewals: []Renewal{renewal("a1", "2026-12-20", "P1Y", "annual", 10), renewal("m1", "2026-12-20", "P1M", "monthly", 5)}}},
+			want: []line{
+				{kind: ReclaimReduceAtRenewal, sku: "SPE_E3", sub: "m1", seats: 3, date: "2026-12-20", daysLeft: ptr(19), monthly: ptr(129.6), perTerm: ptr(129.6)},
+			},
+		},
+		{
 			// a trial-only SKU is not sold (no idle seats); the grace
 			// subscription g1 (3) is not sold either: E3's 5 sold are the
 			// active a1's, assigned 2 → 3 unassigned, all on a1 (grace
