@@ -179,7 +179,7 @@ func ReclaimLines(f *Figures, n int) []ReclaimLine {
 			continue
 		}
 		base := ReclaimLine{CustomerID: f.Customer.ID, CustomerName: f.Customer.Name, SKU: p.SKU, ProductName: p.Name}
-		subs := countedTerms(p)
+		subs := countedTerms(p, d)
 		for i := range subs {
 			subs[i].actBy, subs[i].open = actBy(subs[i].Renewal, d)
 		}
@@ -251,11 +251,13 @@ type termSeats struct {
 // countedTerms are the SKU's counted subscriptions (active, not trial)
 // with their renewals; the sold quantity no dated subscription accounts
 // for is one undated line (its subscriptions have no renewal date).
-func countedTerms(p ProductFigures) []termSeats {
+//
+// A renewal dated before d (RenewalOf lists none) counts as undated.
+func countedTerms(p ProductFigures, d Date) []termSeats {
 	var out []termSeats
 	dated := 0
 	for _, r := range p.Renewals {
-		if r.Status != StatusActive || r.Kind == RenewalTrialEnds {
+		if r.Status != StatusActive || r.Kind == RenewalTrialEnds || r.Date < d {
 			continue
 		}
 		out = append(out, termSeats{Renewal: r})

@@ -2,6 +2,7 @@ package license
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -277,4 +278,42 @@ func sameIntPtr(a, b *int) bool { return a == nil && b == nil || a != nil && b !
 
 func sameMoney(a, b *float64) bool {
 	return a == nil && b == nil || a != nil && b != nil && int64(*a*100+0.5) == int64(*b*100+0.5)
+}
+
+// renewal-due names the date, the seats and the money; it fires for an
+// open cancellation window however far the renewal, and not for seats
+// locked beyond RENEWAL_DAYS.
+func TestRenewalDueFromReclaim(t *testing.T) {
+	prices := &PriceList{Currency: "EUR", Prices: []Price{{SKU: "SPE_E3", MonthlyPrice: 36}}}
+	// a1: renewed 2026-11-28, cancellable until 2026-12-04 (3 days) →
+	// 4 unassigned (10 − 6) removable now: 4 × 36 = 144 a month, × 12 =
+	// 1,728 over the P1Y term. b1 (Business Standard, 2 unassigned)
+	// renews in 100 days: locked with 30 days → no renewal-due.
+	f := reclaimFigures(
+		ProductFigures{SKU: "SPE_E3", Name: "Microsoft 365 E3", Sold: ChannelCounts{Own: 10}, Assigned: 6, Counted: true,
+			Renewals: []Renewal{withWindow(renewal("a1", "2027-11-28", "P1Y", "annual", 10), "2026-12-04")}},
+		ProductFigures{SKU: "O365_BUSINESS_PREMIUM", Name: "Microsoft 365 Business Standard", Sold: ChannelCounts{Own: 5}, Assigned: 3, Counted: true,
+			Renewals: []Renewal{renewal("b1", "2027-03-11", "P1Y", "annual", 5)}},
+	)
+	rc := ReclaimOf(f, 28, 30, prices)
+	th := Thresholds{RenewalDays: 30, MinReclaim: 100, LowUsagePercent: 0, LowDeploymentPercent: 0, UpsellDeploymentPercent: 101, UpsellUsagePercent: 101, TrendPoints: 100, HowToTicketsPer100Users: 1000}
+	var due []Recommendation
+	for _, r := range Recommend(RecommendInput{Figures: f, Window: 28, Reclaim: &rc}, th) {
+		if r.Code == CodeRenewalDue {
+			due = append(due, r)
+		}
+	}
+	if len(due) != 1 {
+		t.Fatalf("%d renewal-due, want 1: %s", len(due), show(due))
+	}
+	ev := due[0].Evidence
+	if ev["subscriptionId"] != "a1" || ev["date"] != "2026-12-04" || ev["daysLeft"] != 3 || ev["windowOpen"] != true || ev["idleSeats"] != 4 ||
+		ev["monthly"] != 144.0 || ev["perTerm"] != 1728.0 || ev["currency"] != "EUR" {
+		t.Errorf("evidence %s", show(ev))
+	}
+	for _, want := range []string{"until 2026-12-04 (in 3 days)", "4 licences of it are assigned to nobody and can be removed now", "EUR 144.00 a month (EUR 1,728.00 over the term)"} {
+		if !strings.Contains(due[0].Message, want) {
+			t.Errorf("message %q lacks %q", due[0].Message, want)
+		}
+	}
 }

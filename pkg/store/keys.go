@@ -20,6 +20,7 @@
 //	user row of generation g, shard s      T#<t>#C#<c>#G#<g>#S#<s>            U#<user key>                —
 //	export job (exports.go)                T#<t>                              EXPORT#<id>                 —
 //	upload (uploads.go)                    T#<t>                              UPLOAD#<id>                 —
+//	price list (prices.go)                 T#<t>                              PRICES                      —  (one currency; replaced whole by PUT /v1/prices)
 //	roll-up shard n of 8 (see rollup.go)   T#<t>#ROLLUP#<n>                   ROLLUP                      —  (one partition per shard)
 //	applied stream record (roll-up)        T#<t>#C#<c>                        APPLIED#<version|DEL<v>>#<stream sequence number>  —  (TTL expiresAt, 3 days)
 //	portfolio history, shard n, one day    T#<t>                              PDAY#<yyyy-mm-dd>#<n>       —  (TTL expiresAt, 400 days; open and close headline of the day)
@@ -45,6 +46,7 @@
 //	most idle Copilot seats (SPEC §11)                   GSI3            GSI3PK=T#<t>#COPILOTIDLE (ascending = most idle seats first)
 //	export jobs / one export job                         table           Query PK=T#<t>, SK begins_with EXPORT# / GetItem
 //	one upload                                           table           GetItem PK=T#<t>, SK=UPLOAD#<id>
+//	the tenant's price list (prices.go)                  table           GetItem PK=T#<t>, SK=PRICES
 //	portfolio roll-up (rollup_read.go)                   table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)
 //	portfolio history (rollup_history.go)                table           Query PK=T#<t>, SK begins_with PDAY# (≤ 401 days × 8 shards)
 //	lowest usage (portfolio list, known usage only)      GSI2            GSI2PK=T#<t>#USAGE, GSI2SK begins_with 1# (ascending)
@@ -265,6 +267,15 @@ const ExportSKPrefix = "EXPORT#"
 // ExportKey is an export job.
 func ExportKey(t license.Tenant, exportID string) (Key, error) {
 	return tenantItemKey(t, ExportSKPrefix, exportID)
+}
+
+// PricesKey is the tenant's price list.
+func PricesKey(t license.Tenant) (Key, error) {
+	tp, err := tenantPrefix(t)
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{PK: tp, SK: "PRICES"}, nil
 }
 
 // UploadKey is an upload.

@@ -154,6 +154,9 @@ type Insights struct {
 	// Copilot is the Copilot adoption block (SPEC §11), absent for a
 	// customer without Copilot seats or report.
 	Copilot *Copilot `json:"copilot,omitempty"`
+	// Reclaim is the customer's reclaim calendar for the window, with
+	// the default horizon (docs/definitions.md#the-reclaim-calendar).
+	Reclaim *license.Reclaim `json:"reclaim,omitempty"`
 }
 
 // Waste is the money view of unused licences (license.WasteOf).

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/licenseinsights/licenseinsights/pkg/api"
+	"github.com/licenseinsights/licenseinsights/pkg/api/prices"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
@@ -56,6 +57,7 @@ func New(st *store.Store, cfg config.Config) *Handler {
 	rt.Read(http.MethodGet, RouteList, h.list)
 	rt.Read(http.MethodGet, RouteInsights, h.insights)
 	rt.Read(http.MethodGet, RouteHistory, h.history)
+	rt.Read(http.MethodGet, RouteReclaim, h.reclaim)
 	h.router = rt
 	return h
 }
@@ -81,23 +83,37 @@ func (h *Handler) insights(ctx context.Context, r *api.Request) (api.Response, e
 		cf   *store.CustomerFigures
 		base *store.Summary
 	)
-	// Two calls whatever the customer's size: the figures, then the one
-	// history point the trend compares with (it needs the report date).
+	// Three calls whatever the customer's size: the figures, then the one
+	// history point the trend compares with (it needs the report date);
+	// the price list of the reclaim block alongside.
+	type priced struct {
+		list *license.PriceList
+		err  error
+	}
+	pc := make(chan priced, 1)
+	go func() {
+		l, err := prices.ListFor(ctx, h.store, r.Tenant, h.defaultPrices())
+		pc <- priced{l, err}
+	}()
 	cf, err = h.store.Figures(ctx, r.Tenant, id)
 	if err == nil {
 		base, err = h.store.TrendBaseline(ctx, r.Tenant, id, cf.Figures.ReportDate)
 	}
+	p := <-pc
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Response{}, api.NotFound("customer", id)
 	}
 	if err != nil {
 		return api.Response{}, err
 	}
-	return api.JSON(http.StatusOK, h.insightsOf(id, cf, base, window))
+	if p.err != nil {
+		return api.Response{}, fmt.Errorf("prices: %w", p.err)
+	}
+	return api.JSON(http.StatusOK, h.insightsOf(id, cf, base, window, p.list))
 }
 
 // insightsOf shapes the stored figures into the response.
-func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.Summary, window int) view.Insights {
+func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.Summary, window int, list *license.PriceList) view.Insights {
 	f := &cf.Figures
 	name := f.Customer.Name
 	if name == "" {
@@ -111,6 +127,8 @@ func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.S
 	if base != nil {
 		in.Baseline = &license.Baseline{Date: base.ReportDate, Entitlements: base.Entitlements, Active: base.ActiveEntitlements}
 	}
+	rc := license.ReclaimOf(f, window, DefaultHorizon(h.thresholds.RenewalDays), list)
+	in.Reclaim = &rc
 	recs := license.Recommend(in, h.thresholds)
 	recs = append(recs, license.RecommendCopilot(view.CopilotRecommendInput(f, window, h.cfg.CopilotHabitual(), h.cfg.SKUMonthlyPrices, h.cfg.Currency), h.thresholds)...)
 	return view.Insights{
@@ -124,6 +142,7 @@ func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.S
 		Waste:           waste,
 		Recommendations: recs,
 		Copilot:         view.CopilotOf(f.Copilot, window, h.cfg.CopilotHabitual()),
+		Reclaim:         &rc,
 	}
 }
 
