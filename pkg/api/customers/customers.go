@@ -127,7 +127,7 @@ func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.S
 	if base != nil {
 		in.Baseline = &license.Baseline{Date: base.ReportDate, Entitlements: base.Entitlements, Active: base.ActiveEntitlements}
 	}
-	rc := license.ReclaimOf(f, window, DefaultHorizon(h.thresholds.RenewalDays), list)
+	rc := license.ReclaimOf(f, window, prices.DefaultHorizon(h.thresholds.RenewalDays), list)
 	in.Reclaim = &rc
 	recs := license.Recommend(in, h.thresholds)
 	recs = append(recs, license.RecommendCopilot(view.CopilotRecommendInput(f, window, h.cfg.CopilotHabitual(), h.cfg.SKUMonthlyPrices, h.cfg.Currency), h.thresholds)...)

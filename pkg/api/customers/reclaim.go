@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
 
 	"github.com/licenseinsights/licenseinsights/pkg/api"
 	"github.com/licenseinsights/licenseinsights/pkg/api/prices"
@@ -27,31 +25,6 @@ type ReclaimResponse struct {
 	license.Reclaim
 }
 
-// DaysParam reads ?days= (30, 90 or 180; def when absent): the horizon of
-// a reclaim calendar.
-func DaysParam(r *api.Request, def int) (int, error) {
-	s := r.Query("days")
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || !slices.Contains(license.ReclaimHorizons, n) {
-		return 0, api.BadRequest("days must be one of 30, 90, 180: how far ahead a renewal counts as reachable", api.Detail{Field: "days", Value: s})
-	}
-	return n, nil
-}
-
-// DefaultHorizon is the horizon when ?days= is absent: RENEWAL_DAYS when
-// it is one of the served horizons, else the shortest that covers it.
-func DefaultHorizon(renewalDays int) int {
-	for _, h := range license.ReclaimHorizons {
-		if renewalDays <= h {
-			return h
-		}
-	}
-	return license.ReclaimHorizons[len(license.ReclaimHorizons)-1]
-}
-
 func (h *Handler) reclaim(ctx context.Context, r *api.Request) (api.Response, error) {
 	id, err := r.CustomerID()
 	if err != nil {
@@ -61,7 +34,7 @@ func (h *Handler) reclaim(ctx context.Context, r *api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	days, err := DaysParam(r, DefaultHorizon(h.thresholds.RenewalDays))
+	days, err := prices.DaysParam(r, prices.DefaultHorizon(h.thresholds.RenewalDays))
 	if err != nil {
 		return api.Response{}, err
 	}

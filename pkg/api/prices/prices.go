@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,4 +139,29 @@ func ListFor(ctx context.Context, st *store.Store, t license.Tenant, defaults *l
 		return defaults, nil
 	}
 	return nil, err
+}
+
+// DaysParam reads ?days= (30, 90 or 180; def when absent): the horizon of
+// a reclaim calendar.
+func DaysParam(r *api.Request, def int) (int, error) {
+	s := r.Query("days")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || !slices.Contains(license.ReclaimHorizons, n) {
+		return 0, api.BadRequest("days must be one of 30, 90, 180: how far ahead a renewal counts as reachable", api.Detail{Field: "days", Value: s})
+	}
+	return n, nil
+}
+
+// DefaultHorizon is the horizon when ?days= is absent: RENEWAL_DAYS when
+// it is one of the served horizons, else the shortest that covers it.
+func DefaultHorizon(renewalDays int) int {
+	for _, h := range license.ReclaimHorizons {
+		if renewalDays <= h {
+			return h
+		}
+	}
+	return license.ReclaimHorizons[len(license.ReclaimHorizons)-1]
 }

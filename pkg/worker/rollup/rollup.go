@@ -74,6 +74,17 @@ func (a *Aggregator) Handle(ctx context.Context, ev events.DynamoDBEvent) (event
 		results = a.store.ApplyFiguresChanges(ctx, changes, a.now)
 		return nil
 	})
+	// The reclaim calendar follows the same records, each applied by state
+	// (store.ApplyReclaimChange): a failure fails the record, and the
+	// roll-up part of its retry is a duplicate.
+	for i, r := range results {
+		if r.Outcome != store.Applied && r.Outcome != store.Duplicate {
+			continue
+		}
+		if _, err := a.store.ApplyReclaimChange(ctx, changes[i]); err != nil {
+			results[i] = store.ChangeResult{Err: fmt.Errorf("reclaim calendar: %w", err)}
+		}
+	}
 	now := a.now()
 	applied, duplicates := 0, 0
 	var lag time.Duration
