@@ -42,10 +42,10 @@ func TestRoutesFromTemplate(t *testing.T) {
 			t.Errorf("Routes() lacks %+v", w)
 		}
 	}
-	// Ingest 3, Insights 3, Portfolio 4, Export 4; the authorizer, the
-	// aggregator and the export worker have no API events.
-	if len(routes) != 14 {
-		t.Errorf("Routes() has %d routes, want 14: %+v", len(routes), routes)
+	// Ingest 5 (with the prices), Insights 4, Portfolio 5, Export 4; the
+	// authorizer, the aggregator and the export worker have no API events.
+	if len(routes) != 18 {
+		t.Errorf("Routes() has %d routes, want 18: %+v", len(routes), routes)
 	}
 	seen := map[string]bool{}
 	for _, r := range routes {
