@@ -94,16 +94,34 @@ func (h *Handler) put(ctx context.Context, r *api.Request) (api.Response, error)
 
 func (h *Handler) get(ctx context.Context, r *api.Request) (api.Response, error) {
 	sp, err := h.store.GetPrices(ctx, r.Tenant)
+	var out Response
 	switch {
 	case err == nil:
-		return api.JSON(http.StatusOK, tenantResponse(sp))
+		out = tenantResponse(sp)
 	case !errors.Is(err, store.ErrNotFound):
 		return api.Response{}, err
 	case h.defaults != nil:
 		c := h.defaults.Currency
-		return api.JSON(http.StatusOK, Response{Source: SourceDefault, Currency: &c, Prices: sorted(h.defaults.Prices)})
+		out = Response{Source: SourceDefault, Currency: &c, Prices: sorted(h.defaults.Prices)}
+	default:
+		out = Response{Source: SourceNone, Prices: []license.Price{}}
 	}
-	return api.JSON(http.StatusOK, Response{Source: SourceNone, Prices: []license.Price{}})
+	// ?sku= narrows the answer to one SKU's lines: what a price lookup of
+	// it can use.
+	if sku := strings.TrimSpace(r.Query("sku")); sku != "" {
+		var mine []license.Price
+		for _, p := range out.Prices {
+			if strings.EqualFold(p.SKU, sku) {
+				mine = append(mine, p)
+			}
+		}
+		if len(mine) == 0 {
+			return api.Response{}, &api.Error{Status: http.StatusNotFound, Code: "not_found",
+				Message: fmt.Sprintf("the price list in force (%s) has no price for %q: its seats have no money figures; PUT /v1/prices with a line for it", out.Source, sku)}
+		}
+		out.Prices = mine
+	}
+	return api.JSON(http.StatusOK, out)
 }
 
 func tenantResponse(sp *store.StoredPrices) Response {
