@@ -294,6 +294,14 @@ func TestReclaimCalendarOnTheStack(t *testing.T) {
 		}
 	}
 	e.checkSum(t, "after replays", ids, 30)
+	// Rebuilding from the figures (as the bench seeds) changes nothing.
+	if n, err := st.RebuildReclaim(t.Context(), tn); err != nil || n != 3 {
+		t.Fatalf("rebuild: %d customers, %v; want 3", n, err)
+	}
+	p = e.checkSum(t, "after a rebuild", ids, 30)
+	if got, want := totalsString(p.Totals), "reassignNow 3/1 70.00 null; reduceAtRenewal 5/0 175.00 null; lockedUntil 1/0 35.00 null"; got != want {
+		t.Errorf("portfolio totals after the rebuild %s\nwant %s", got, want)
+	}
 
 	// A removal of c2 (its FIGURES item deleted): its lines and totals go,
 	// once however often the record comes.

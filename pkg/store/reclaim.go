@@ -175,8 +175,12 @@ func ParseReclaimTotals(sums map[string]int, days int) []ReclaimTotalLine {
 // the totals to what c's new image says (none for a removal). Applied, or
 // Duplicate when the calendar already reflects that version or a newer one.
 func (s *Store) ApplyReclaimChange(ctx context.Context, c FiguresChange) (Outcome, error) {
+	return s.applyReclaimRetrying(ctx, c, false)
+}
+
+func (s *Store) applyReclaimRetrying(ctx context.Context, c FiguresChange, rebuild bool) (Outcome, error) {
 	for attempt := 0; ; attempt++ {
-		out, err := s.applyReclaim(ctx, c)
+		out, err := s.applyReclaim(ctx, c, rebuild)
 		if !errors.Is(err, ErrConflict) {
 			return out, err
 		}
@@ -186,7 +190,9 @@ func (s *Store) ApplyReclaimChange(ctx context.Context, c FiguresChange) (Outcom
 	}
 }
 
-func (s *Store) applyReclaim(ctx context.Context, c FiguresChange) (Outcome, error) {
+// applyReclaim: rebuild also replaces a set of the same version (its lines
+// are made again from the figures).
+func (s *Store) applyReclaim(ctx context.Context, c FiguresChange, rebuild bool) (Outcome, error) {
 	t := c.Tenant
 	setKey, err := ReclaimSetKey(t, c.CustomerID)
 	if err != nil {
@@ -219,7 +225,7 @@ func (s *Store) applyReclaim(ctx context.Context, c FiguresChange) (Outcome, err
 		if got.Item == nil || oldVersion > version {
 			return Duplicate, nil
 		}
-	} else if oldVersion >= version {
+	} else if oldVersion > version || oldVersion == version && !rebuild {
 		return Duplicate, nil
 	}
 
@@ -427,4 +433,63 @@ func (s *Store) ReclaimTotalsSums(ctx context.Context, t license.Tenant) (map[st
 		}
 	}
 	return sums, nil
+}
+
+// RebuildReclaim makes the tenant's calendar lines again from every
+// customer's current FIGURES, as if each customer's latest record came
+// again (a set of a newer version is left alone): what the bench seeds its
+// portfolios with, and a way to bring existing customers into the calendar
+// (figures stored before the calendar existed have no stream record to
+// replay). Its cost grows with the customers; workers run at once.
+func (s *Store) RebuildReclaim(ctx context.Context, t license.Tenant) (int, error) {
+	var refs []CustomerFiguresRef
+	if err := s.EachCustomerFigures(ctx, t, func(r CustomerFiguresRef) error {
+		refs = append(refs, r)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	var (
+		next  = make(chan CustomerFiguresRef)
+		errs  = make(chan error, s.workers)
+		done  = 0
+		count = make(chan int, s.workers)
+	)
+	for range s.workers {
+		go func() {
+			n := 0
+			for r := range next {
+				if _, err := s.applyReclaimRetrying(ctx, FiguresChange{Tenant: t, CustomerID: r.CustomerID, RecordID: "rebuild",
+					New: &r.Figures, NewVersion: r.Version}, true); err != nil {
+					errs <- err
+					for range next { // drain
+					}
+					count <- n
+					return
+				}
+				n++
+			}
+			count <- n
+		}()
+	}
+	var first error
+feed:
+	for _, r := range refs {
+		select {
+		case next <- r:
+		case first = <-errs:
+			break feed
+		}
+	}
+	close(next)
+	for range s.workers {
+		done += <-count
+	}
+	if first == nil {
+		select {
+		case first = <-errs:
+		default:
+		}
+	}
+	return done, first
 }
