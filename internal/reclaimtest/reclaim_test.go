@@ -315,6 +315,12 @@ func TestReclaimCalendarOnTheStack(t *testing.T) {
 			t.Fatalf("removal %d: %v, %v; want %v", i, out, err, want)
 		}
 	}
+	// A record of c2 from before the removal, delivered again, adds
+	// nothing back.
+	if out, err := st.ApplyReclaimChange(t.Context(), store.FiguresChange{Tenant: tn, CustomerID: "c2", RecordID: "late",
+		Old: &c2.Figures, New: &c2.Figures, OldVersion: c2.Version - 1, NewVersion: c2.Version}); err != nil || out != store.Duplicate {
+		t.Fatalf("c2's record after its removal: %v, %v; want a duplicate", out, err)
+	}
 	// c1: holders 2, reduce 2; c3: holder 1 (unpriced).
 	p = e.portfolio(t, 30)
 	if got, want := totalsString(p.Totals), "reassignNow 3/1 70.00 null; reduceAtRenewal 2/0 70.00 null; lockedUntil 0/0 null null"; got != want {

@@ -22,7 +22,7 @@
 //	upload (uploads.go)                    T#<t>                              UPLOAD#<id>                 —
 //	price list (prices.go)                 T#<t>                              PRICES                      —  (one currency; replaced whole by PUT /v1/prices)
 //	reclaim calendar line (reclaim.go)     T#<t>#RECLAIM                      L#<date|9999-12-31>#<c>#<sku>#<H|S>#<subscription>  —  (seats and dates; kind and money made when read)
-//	customer's calendar lines (reclaim.go) T#<t>#C#<c>                        RECLAIMSET                  —  (FIGURES version applied, its line keys, its share of the totals)
+//	customer's calendar lines (reclaim.go) T#<t>#C#<c>                        RECLAIMSET                  —  (FIGURES version applied, its line keys, its share of the totals; after a removal a tombstone, TTL expiresAt 3 days)
 //	reclaim totals shard n of 8            T#<t>#RECLAIMTOTAL#<n>             TOTAL                       —  (t_<horizon|kind|sku|term|cycle> seat counters, ADDed per change)
 //	roll-up shard n of 8 (see rollup.go)   T#<t>#ROLLUP#<n>                   ROLLUP                      —  (one partition per shard)
 //	applied stream record (roll-up)        T#<t>#C#<c>                        APPLIED#<version|DEL<v>>#<stream sequence number>  —  (TTL expiresAt, 3 days)

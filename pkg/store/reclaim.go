@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -49,6 +50,10 @@ const (
 	attrLine          = "line"
 	attrLineKeys      = "lineKeys"
 	attrContrib       = "contrib"
+	attrRemoved       = "removed"
+	// reclaimTombstoneTTL keeps a removed customer's tombstone as long as
+	// the roll-up keeps its APPLIED markers.
+	reclaimTombstoneTTL = 3 * 24 * time.Hour
 	// maxReclaimLines bounds a customer's lines so that replacing them
 	// fits one transaction (100 actions, with the set and the totals).
 	maxReclaimLines = 48
@@ -206,10 +211,14 @@ func (s *Store) applyReclaim(ctx context.Context, c FiguresChange, rebuild bool)
 		oldVersion int64 = -1
 		oldKeys    []string
 		oldContrib = map[string]int{}
+		removed    bool
 	)
 	if got.Item != nil {
 		if oldVersion, err = int64Of(got.Item, attrVersion); err != nil {
 			return 0, err
+		}
+		if b, ok := got.Item[attrRemoved].(*types.AttributeValueMemberBOOL); ok {
+			removed = b.Value
 		}
 		if err := getJSON(got.Item, attrLineKeys, &oldKeys); err != nil {
 			return 0, err
@@ -219,13 +228,19 @@ func (s *Store) applyReclaim(ctx context.Context, c FiguresChange, rebuild bool)
 		}
 	}
 	// A removal is of the version it removes: the set must not be newer.
+	// It leaves a tombstone at that version, so that records of the
+	// removed customer that come again later add nothing back; a new
+	// customer under the id (an INSERT record, no old image) starts afresh.
 	version := c.NewVersion
-	if c.New == nil {
+	switch {
+	case c.New == nil:
 		version = c.OldVersion
-		if got.Item == nil || oldVersion > version {
+		if got.Item == nil || removed || oldVersion > version {
 			return Duplicate, nil
 		}
-	} else if oldVersion > version || oldVersion == version && !rebuild {
+	case removed && c.Old == nil:
+		oldVersion = -1
+	case oldVersion > version || oldVersion == version && !rebuild:
 		return Duplicate, nil
 	}
 
@@ -264,15 +279,18 @@ func (s *Store) applyReclaim(ctx context.Context, c FiguresChange, rebuild bool)
 	if got.Item != nil {
 		cond = "#v = :read"
 		names = map[string]string{"#v": attrVersion}
-		values = map[string]types.AttributeValue{":read": numberAttr(oldVersion)}
+		values = map[string]types.AttributeValue{":read": got.Item[attrVersion]}
 	}
 	newContrib := reclaimContrib(lines)
-	if c.New == nil {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: keyOf(setKey),
-			ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values}})
-	} else {
+	{
 		set := keyOf(setKey)
 		set[attrVersion] = numberAttr(version)
+		if c.New == nil {
+			// The tombstone outlives any redelivery (records are retried
+			// for at most a day), then goes.
+			set[attrRemoved] = &types.AttributeValueMemberBOOL{Value: true}
+			set[attrExpiresAt] = numberAttr(time.Now().Add(reclaimTombstoneTTL).Unix())
+		}
 		if err := putJSON(set, attrLineKeys, newKeys); err != nil {
 			return 0, err
 		}
