@@ -497,6 +497,11 @@ const (
 	routeCollection     = "GET /v1/collections/{collectionId}"
 	routePutCollectList = "PUT /v1/collection/customers"
 	routeCollectList    = "GET /v1/collection/customers"
+
+	routePutPrices  = "PUT /v1/prices"
+	routePrices     = "GET /v1/prices"
+	routeReclaim    = "GET /v1/customers/{customerId}/reclaim"
+	routePortfolioR = "GET /v1/portfolio/reclaim"
 )
 
 // missingCollectionID has the shape of a run id (collect.newRunID).
@@ -1421,6 +1426,97 @@ func cases() map[string]routeCase {
 				{name: "unknown export", method: http.MethodGet, target: "/v1/exports/" + missingExportID, status: http.StatusNotFound,
 					check: func(t *testing.T, r response) { wantErrorCode(t, r, "not_found") }},
 				{name: "not an export id", method: http.MethodGet, target: "/v1/exports/latest", status: http.StatusNotFound},
+			}
+		}},
+
+		// The price list: SKU_MONTHLY_PRICES (SPE_E3=36.00, USD) until a
+		// PUT (a write case, after every read) replaces it.
+		routePrices: {calls: func(e *env) []call {
+			return []call{
+				{name: "the default list", method: http.MethodGet, target: "/v1/prices", status: http.StatusOK,
+					check: func(t *testing.T, r response) {
+						var p struct {
+							Source   string
+							Currency *string
+							Prices   []license.Price
+						}
+						r.decode(t, &p)
+						if p.Source != "default" || p.Currency == nil || *p.Currency != "USD" || len(p.Prices) != 1 || p.Prices[0] != (license.Price{SKU: "SPE_E3", MonthlyPrice: 36}) {
+							t.Errorf("prices: %s, want SKU_MONTHLY_PRICES's SPE_E3 36.00 USD", r)
+						}
+					}},
+				{name: "one SKU", method: http.MethodGet, target: "/v1/prices?sku=spe_e3", status: http.StatusOK},
+				{name: "an unpriced SKU", method: http.MethodGet, target: "/v1/prices?sku=SPE_E5", status: http.StatusNotFound},
+			}
+		}},
+		routePutPrices: {writerOnly: true, calls: func(e *env) []call {
+			return []call{
+				{name: "the partner's CSV", method: http.MethodPut, target: "/v1/prices", body: []byte("sku,monthlyPrice,currency\nSPE_E3,36.00,USD\n"), status: http.StatusOK},
+				{name: "two currencies", method: http.MethodPut, target: "/v1/prices", body: []byte("sku,monthlyPrice,currency\nSPE_E3,36.00,USD\nSPE_E5,57,EUR\n"), status: http.StatusUnprocessableEntity,
+					check: func(t *testing.T, r response) {
+						var body apiError
+						r.decode(t, &body)
+						if len(body.Error.Details) != 1 || body.Error.Details[0]["line"] != 3.0 || body.Error.Details[0]["column"] != "currency" {
+							t.Errorf("two currencies: %s, want one problem at line 3, currency", r)
+						}
+					}},
+				{name: "empty body", method: http.MethodPut, target: "/v1/prices", body: []byte(" "), status: http.StatusBadRequest},
+				{name: "too large", method: http.MethodPut, target: "/v1/prices", body: oversized(), status: http.StatusRequestEntityTooLarge},
+			}
+		}},
+
+		// contoso on D: 10 SPE_E3 on an undated subscription, 5 holders of
+		// whom 2 are inactive → reassignNow 2 (2 × 36 = 72.00), lockedUntil
+		// 5 (no renewal date: 5 × 36 = 180.00), nothing reducible.
+		routeReclaim: {calls: func(e *env) []call {
+			return []call{
+				{name: "contoso", method: http.MethodGet, target: "/v1/customers/contoso/reclaim", status: http.StatusOK,
+					check: func(t *testing.T, r response) {
+						var c struct {
+							Days   int
+							Totals []license.ReclaimTotal
+						}
+						r.decode(t, &c)
+						got := fmt.Sprint(c.Days)
+						for _, x := range c.Totals {
+							got += fmt.Sprintf(" %s %d", x.Kind, x.Seats)
+							if x.Monthly != nil {
+								got += fmt.Sprintf(" %.2f", *x.Monthly)
+							}
+						}
+						if want := "30 reassignNow 2 72.00 reduceAtRenewal 0 lockedUntil 5 180.00"; got != want {
+							t.Errorf("contoso's reclaim totals %q, want %q", got, want)
+						}
+					}},
+				{name: "180 days, 7-day window", method: http.MethodGet, target: "/v1/customers/fabrikam/reclaim?days=180&window=7", status: http.StatusOK},
+				{name: "45 days", method: http.MethodGet, target: "/v1/customers/contoso/reclaim?days=45", status: http.StatusBadRequest},
+				{name: "unknown customer", method: http.MethodGet, target: "/v1/customers/" + missingCustomer + "/reclaim", status: http.StatusNotFound},
+			}
+		}},
+		// The portfolio calendar's totals are the sums of the customers'.
+		routePortfolioR: {calls: func(e *env) []call {
+			return []call{
+				{name: "calendar", method: http.MethodGet, target: "/v1/portfolio/reclaim?days=90", status: http.StatusOK,
+					check: func(t *testing.T, r response) {
+						var p struct{ Totals []license.ReclaimTotal }
+						r.decode(t, &p)
+						want := map[license.ReclaimKind]int{}
+						for _, id := range customerIDs {
+							var c struct{ Totals []license.ReclaimTotal }
+							e.must(t, routeReclaim, call{name: id, method: http.MethodGet, target: "/v1/customers/" + id + "/reclaim?days=90", status: http.StatusOK}).decode(t, &c)
+							for _, x := range c.Totals {
+								want[x.Kind] += x.Seats
+							}
+						}
+						for _, x := range p.Totals {
+							if x.Seats != want[x.Kind] {
+								t.Errorf("portfolio %s %d seats, want the customers' %d", x.Kind, x.Seats, want[x.Kind])
+							}
+						}
+					}},
+				{name: "a page of one", method: http.MethodGet, target: "/v1/portfolio/reclaim?limit=1", status: http.StatusOK},
+				{name: "7 days", method: http.MethodGet, target: "/v1/portfolio/reclaim?days=7", status: http.StatusBadRequest},
+				{name: "not a cursor", method: http.MethodGet, target: "/v1/portfolio/reclaim?cursor=%25%25", status: http.StatusBadRequest},
 			}
 		}},
 

@@ -202,8 +202,8 @@ func (r *runner) populate(ctx context.Context, pathName string, p populateParams
 	return nil
 }
 
-// benchPortfolio reads the portfolio of 10,000 customers against that of
-// 10, both seeded alike. The roll-ups are made by RepairRollup (the same
+// benchPortfolio reads the portfolio, and its reclaim calendar, of 10,000
+// customers against those of 10, both seeded alike. The roll-ups are made by RepairRollup (the same
 // sums the stream keeps; the stream itself is the roll-up path's
 // business).
 func benchPortfolio(ctx context.Context, r *runner) ([]Figure, error) {
@@ -224,6 +224,13 @@ func benchPortfolio(ctx context.Context, r *runner) ([]Figure, error) {
 		}
 		r.progress("portfolio", "%d customers seeded in %.1f s (%.0f items), rolled up in %.1f s",
 			n, res.Values["seconds"], res.Values["items"], time.Since(start).Seconds())
+		// The reclaim calendar's lines and totals, as the stream consumer
+		// would have kept them.
+		start = time.Now()
+		if _, err := st.RebuildReclaim(ctx, t); err != nil {
+			return nil, err
+		}
+		r.progress("portfolio", "reclaim calendar of %d customers built in %.1f s", n, time.Since(start).Seconds())
 		roll, err := st.Portfolio(ctx, t)
 		if err != nil {
 			return nil, err
@@ -238,6 +245,17 @@ func benchPortfolio(ctx context.Context, r *runner) ([]Figure, error) {
 	}
 	big, small := fmt.Sprintf("%d customers", sizes[1]), fmt.Sprintf("%d customers", sizes[0])
 	out, err := readPair(ctx, r, "portfolio read", "portfolio", big, small, target(tenants[1]), target(tenants[0]), r.readRequests())
+	if err != nil {
+		return out, err
+	}
+	// The reclaim calendar: a page of lines, the totals shards and the
+	// price list, whatever the number of customers.
+	calendar := func(tenant string) readTarget {
+		return readTarget{Tenant: tenant, Resource: portfolio.RouteReclaim, Path: portfolio.RouteReclaim,
+			Query: map[string]string{"days": "30", "limit": "100"}}
+	}
+	cal, err := readPair(ctx, r, "portfolio reclaim calendar read", "portfolio", big, small, calendar(tenants[1]), calendar(tenants[0]), r.readRequests())
+	out = append(out, cal...)
 	if err != nil {
 		return out, err
 	}

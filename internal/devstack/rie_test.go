@@ -57,6 +57,7 @@ var expectations = map[string]expectation{
 	// A customer the demo portfolio does not have: deleting a demo
 	// customer would change what the other events read.
 	"ingest-delete-customer.json": api(404, equals("error.code", "not_found")),
+	"ingest-put-prices.json":     api(200, equals("source", "tenant"), equals("currency", "EUR")),
 
 	// AuthorizerFunction: an expired token is refused with exactly the
 	// message API Gateway turns into 401.
@@ -95,11 +96,13 @@ var expectations = map[string]expectation{
 	"insights-get-history.json":    api(200, nonEmptyList("items")),
 	"insights-get-insights.json":   api(200, equals("customerId", "woodgrove-travel-gmbh"), equals("windowDays", 28)),
 	"insights-list-customers.json": api(200, nonEmptyList("items")),
+	"insights-get-reclaim.json":    api(200, equals("customerId", "woodgrove-travel-gmbh"), equals("days", 90), hasField("totals")),
 
 	// PortfolioFunction, over the demo portfolio; the analytics rows obey
 	// the files' filters.
 	"portfolio-get.json":        api(200, equals("windowDays", 28), hasField("bands")),
 	"portfolio-history.json":    api(200, nonEmptyList("items")),
+	"portfolio-reclaim.json":    api(200, equals("days", 90), hasField("totals")),
 	"portfolio-deployment.json": api(200, nonEmptyList("value"), everyRow("value", "customerId", "woodgrove-travel-gmbh", "contoso-finance-plc"), everyRow("value", "channel", "own", "partner", "unknown")),
 	"portfolio-usage.json":      api(200, nonEmptyList("value"), everyRow("value", "workloadCode", "EXO", "TEAMS")),
 }

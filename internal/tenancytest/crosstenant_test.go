@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
+	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
 // routeCase is how the suite attacks one route of template.yaml.
@@ -293,6 +294,85 @@ func cases() map[string]routeCase {
 			reader: http.StatusOK,
 		},
 
+		"PUT /v1/prices": {
+			write: true,
+			asWrongTenant: func(t *testing.T, w *world) {
+				// B's list is B's: A's (GBP, set up) stays as it was.
+				var p priceList
+				want(t, "B puts its prices", w.asB(t, http.MethodPut, "/v1/prices", []byte(pricesB)), http.StatusOK, &p)
+				want(t, "B's prices", w.asB(t, http.MethodGet, "/v1/prices", nil), http.StatusOK, &p)
+				if p.Currency == nil || *p.Currency != "CHF" || len(p.Prices) != 1 || p.Prices[0].MonthlyPrice != 22.22 {
+					t.Errorf("B's prices after B's PUT: %+v, want CHF 22.22", p)
+				}
+				want(t, "A's prices", w.call(t, tokenA, http.MethodGet, "/v1/prices", nil), http.StatusOK, &p)
+				if p.Currency == nil || *p.Currency != "GBP" || len(p.Prices) != 1 || p.Prices[0].MonthlyPrice != 11.11 {
+					t.Errorf("A's prices after B's PUT: %+v, want A's GBP 11.11", p)
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/prices", []byte(pricesB) },
+			reader: http.StatusForbidden,
+		},
+
+		"GET /v1/prices": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				var p priceList
+				want(t, "B's prices", w.asB(t, http.MethodGet, "/v1/prices", nil), http.StatusOK, &p)
+				if p.Source == "tenant" || p.Currency != nil && *p.Currency == "GBP" {
+					t.Errorf("B reads %+v before putting any list: A's GBP list leaked", p)
+				}
+				if r := w.asB(t, http.MethodGet, "/v1/prices?sku=SPE_E3", nil); r.Status == http.StatusOK && strings.Contains(string(r.Body), "11.11") {
+					t.Errorf("B's SPE_E3 price is A's: %s", r)
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/prices", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/customers/{customerId}/reclaim": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				for _, c := range customersB {
+					var r reclaimDoc
+					want(t, "B's reclaim of "+c.ID, w.asB(t, http.MethodGet, "/v1/customers/"+c.ID+"/reclaim", nil), http.StatusOK, &r)
+					if r.CustomerName != c.Name || r.Currency == "GBP" {
+						t.Errorf("B's reclaim of %s: %s in %q, want B's %s and not A's prices", c.ID, r.CustomerName, r.Currency, c.Name)
+					}
+				}
+				w.sameAsMissing(t, http.MethodGet, path("/v1/customers/%s/reclaim"), nil, aOnlyRead, missingCustomerID)
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/customers/acme/reclaim", nil },
+			reader: http.StatusOK,
+		},
+
+		"GET /v1/portfolio/reclaim": {
+			asWrongTenant: func(t *testing.T, w *world) {
+				// B's calendar holds B's customers only, and its totals are
+				// the sums of B's customers' own calendars.
+				var p reclaimDoc
+				want(t, "B's calendar", w.asB(t, http.MethodGet, "/v1/portfolio/reclaim?limit=500", nil), http.StatusOK, &p)
+				own := byID(customersB)
+				for _, it := range p.Items {
+					if c, ok := own[it.CustomerID]; !ok || it.CustomerName != c.Name {
+						t.Errorf("B's calendar has %s (%s), not one of B's customers", it.CustomerID, it.CustomerName)
+					}
+				}
+				sums := map[license.ReclaimKind]int{}
+				for _, c := range customersB {
+					var r reclaimDoc
+					want(t, "B's reclaim of "+c.ID, w.asB(t, http.MethodGet, "/v1/customers/"+c.ID+"/reclaim", nil), http.StatusOK, &r)
+					for _, x := range r.Totals {
+						sums[x.Kind] += x.Seats
+					}
+				}
+				for _, x := range p.Totals {
+					if x.Seats != sums[x.Kind] {
+						t.Errorf("B's calendar %s: %d seats, want the sum of B's customers %d", x.Kind, x.Seats, sums[x.Kind])
+					}
+				}
+			},
+			probe:  func(*world) (string, []byte) { return "/v1/portfolio/reclaim", nil },
+			reader: http.StatusOK,
+		},
+
 		"GET /v1/portfolio": {
 			asWrongTenant: func(t *testing.T, w *world) {
 				w.checkPortfolio(t, customersB)
@@ -568,6 +648,8 @@ func (w *world) setUp(t *testing.T) {
 	for _, c := range customersB {
 		w.ingest(t, tokenB, tenantB, c)
 	}
+	// A's price list, in a currency B never uses.
+	want(t, "A puts its prices", w.call(t, tokenA, http.MethodPut, "/v1/prices", []byte(pricesA)), http.StatusOK, nil)
 
 	var up upload
 	want(t, "A creates an upload", w.call(t, tokenA, http.MethodPost, "/v1/uploads", jsonBody(map[string]string{"customerId": "acme", "kind": "snapshot"})), http.StatusCreated, &up)
@@ -696,9 +778,10 @@ func (w *world) viewsOfA(t *testing.T) map[string]string {
 		"/v1/customers", "/v1/portfolio?top=100", "/v1/portfolio/history?limit=500",
 		"/v1/analytics/licenses/deployment", "/v1/analytics/licenses/usage",
 		"/v1/uploads/" + w.uploadA, "/v1/exports", "/v1/exports/" + w.exportA,
+		"/v1/prices", "/v1/portfolio/reclaim?days=180&limit=500",
 	}
 	for _, c := range customersA {
-		targets = append(targets, "/v1/customers/"+c.ID+"/insights", "/v1/customers/"+c.ID+"/history")
+		targets = append(targets, "/v1/customers/"+c.ID+"/insights", "/v1/customers/"+c.ID+"/history", "/v1/customers/"+c.ID+"/reclaim")
 	}
 	views := map[string]string{}
 	for _, target := range targets {
@@ -722,4 +805,23 @@ func deref(p *int) int {
 		return 0
 	}
 	return *p
+}
+
+// The two tenants' price lists, in currencies the other never uses.
+const (
+	pricesA = "sku,monthlyPrice,currency\nSPE_E3,11.11,GBP\n"
+	pricesB = "sku,monthlyPrice,currency\nSPE_E3,22.22,CHF\n"
+)
+
+type priceList struct {
+	Source   string          `json:"source"`
+	Currency *string         `json:"currency"`
+	Prices   []license.Price `json:"prices"`
+}
+
+type reclaimDoc struct {
+	CustomerName string                 `json:"customerName"`
+	Currency     string                 `json:"currency"`
+	Items        []license.ReclaimItem  `json:"items"`
+	Totals       []license.ReclaimTotal `json:"totals"`
 }

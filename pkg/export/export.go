@@ -36,7 +36,7 @@ const (
 )
 
 // Datasets lists every dataset.
-var Datasets = []Dataset{Users, Customers, Subscriptions}
+var Datasets = []Dataset{Users, Customers, Subscriptions, Reclaim}
 
 // Valid reports whether d is one of Datasets.
 func (d Dataset) Valid() bool { return slices.Contains(Datasets, d) }
@@ -64,6 +64,10 @@ type Request struct {
 	CustomerID string
 	// CopilotHabitualDays is COPILOT_HABITUAL_DAYS (0: the default).
 	CopilotHabitualDays int
+	// Prices price the reclaim dataset (nil: no money); ReclaimDays is its
+	// horizon (0: 30).
+	Prices      *license.PriceList
+	ReclaimDays int
 }
 
 // Result counts what was written.
@@ -98,8 +102,10 @@ func Write(ctx context.Context, r Reader, req Request, w io.Writer) (Result, err
 		err = e.customers()
 	case Subscriptions:
 		err = e.subscriptions()
+	case Reclaim:
+		err = e.reclaim()
 	default:
-		err = fmt.Errorf("dataset %q is not one of users, customers, subscriptions", req.Dataset)
+		err = fmt.Errorf("dataset %q is not one of users, customers, subscriptions, reclaim", req.Dataset)
 	}
 	if err == nil {
 		e.csv.Flush()

@@ -113,7 +113,7 @@ func Compute(in Input) Result {
 		holdsLicense[ui] = holds
 	}
 
-	entitled := allocate(holdings, skus.tallies, users)
+	entitled, entitledHolders := allocate(holdings, skus.tallies, users)
 
 	// Pass 2: every window's workload counters, in one sweep over users.
 	// Windows nest (whoever is active within n days is active within any
@@ -140,6 +140,9 @@ func Compute(in Input) Result {
 	entitledUsers := 0
 	licensed := make([]bool, nw)
 	last := make([]Date, nw)
+	// userBucket: an entitled user's shortest window of activity (nb: none),
+	// for the idle holders per SKU.
+	userBucket := make([]uint8, len(users))
 	for ui := range users {
 		u := &users[ui]
 		clear(licensed)
@@ -178,7 +181,9 @@ func Compute(in Input) Result {
 		}
 		if userEntitled {
 			entitledUsers++
-			if b := nested.shortest(newest); b < nb {
+			b := nested.shortest(newest)
+			userBucket[ui] = uint8(b)
+			if b < nb {
 				activeEntitled[b]++
 			}
 		}
@@ -209,6 +214,7 @@ func Compute(in Input) Result {
 		}
 		figures.Windows[wi] = WindowFigures{Days: nested.days[b], Workloads: row, InactiveLicensedUsers: entitledUsers - activeSoFar}
 	}
+	idleHolders(figures.Products, skus, entitledHolders, userBucket, nested)
 	return Result{Figures: figures, Entitled: entitled}
 }
 
@@ -322,7 +328,10 @@ func findHolding(ofUser []holding, sku int32) *holding {
 // Holdings are grouped by SKU in linear time; only a SKU with more holders
 // than capacity needs its holders ordered, so sorting is paid only where
 // over-assignment makes the order matter.
-func allocate(holdings []holding, tallies []skuTally, users []User) []bool {
+//
+// The second result is, per SKU, the holdings that took its capacity (its
+// entitled holders).
+func allocate(holdings []holding, tallies []skuTally, users []User) ([]bool, [][]holding) {
 	start := make([]int, len(tallies)+1)
 	for _, h := range holdings {
 		start[h.sku+1]++
@@ -338,6 +347,7 @@ func allocate(holdings []holding, tallies []skuTally, users []User) []bool {
 	}
 
 	entitled := make([]bool, len(users))
+	holders := make([][]holding, len(tallies))
 	for sku := range tallies {
 		group := grouped[start[sku]:start[sku+1]]
 		capacity := tallies[sku].sold.Total()
@@ -353,8 +363,33 @@ func allocate(holdings []holding, tallies []skuTally, users []User) []bool {
 		for _, h := range group {
 			entitled[h.user] = true
 		}
+		holders[sku] = group
 	}
-	return entitled
+	return entitled, holders
+}
+
+// idleHolders sets each product's IdleHolders, per window (SPEC §2 idle
+// holders): the SKU's entitled holders who are inactive licensed users,
+// i.e. whose shortest window of activity is longer than the window.
+func idleHolders(products []ProductFigures, skus skuTable, holders [][]holding, userBucket []uint8, nested nestedWindows) {
+	nb := len(nested.days)
+	for pi := range products {
+		group := holders[skus.index[products[pi].SKU]]
+		if len(group) == 0 {
+			continue
+		}
+		idle := make([]int, len(nested.days))
+		for b := range nb {
+			n := 0
+			for _, h := range group {
+				if int(userBucket[h.user]) > b {
+					n++
+				}
+			}
+			idle[nested.index[b]] = n
+		}
+		products[pi].IdleHolders = idle
+	}
 }
 
 // firstHolders reorders group so that its first n holdings are those the

@@ -209,13 +209,22 @@ func TestComputeSpecExample(t *testing.T) {
 		t.Errorf("deployment %% = %s, want 114.3", showPercent(p))
 	}
 	e3 := productOf(t, f, "SPE_E3")
+	// Idle holders: e01…e10 take the 10 seats and are all active in
+	// exchange at D−1 → 0 in every window.
 	wantE3 := ProductFigures{SKU: "SPE_E3", Name: "Microsoft 365 E3", Sold: ChannelCounts{Own: 10}, Assigned: 12, Counted: true,
-		Renewals: []Renewal{{SubscriptionID: "s1", Kind: RenewalRenews, Date: mustParseDate("2027-01-31"), Quantity: 10, Status: StatusActive}}}
+		Renewals:    []Renewal{{SubscriptionID: "s1", Kind: RenewalRenews, Date: mustParseDate("2027-01-31"), Quantity: 10, Status: StatusActive}},
+		IdleHolders: []int{0, 0, 0, 0, 0}}
 	if !reflect.DeepEqual(e3, wantE3) {
 		t.Errorf("SPE_E3 = %+v, want %+v", e3, wantE3)
 	}
 	if p := Percent(e3.Assigned, e3.Sold.Total()); !samePercent(p, percentValue(120)) || e3.Unassigned() != 0 {
 		t.Errorf("SPE_E3 deployment %s %%, unassigned %d, want 120 %%, 0", showPercent(p), e3.Unassigned())
+	}
+	// Business Premium's 4 seats go to b1…b4: b1 active at D, b2 at D−27
+	// (inside 28 days, outside 7), b3 and b4 never → idle 3 in 7 days, 2 in 28.
+	bp := productOf(t, f, "O365_BUSINESS_PREMIUM")
+	if got7, got28 := f.IdleHoldersIn(bp, 7), f.IdleHoldersIn(bp, 28); got7 != 3 || got28 != 2 {
+		t.Errorf("Business Premium idle holders 7d %d, 28d %d, want 3, 2", got7, got28)
 	}
 	if e5 := productOf(t, f, "SPE_E5"); e5.Counted || e5.Assigned != 1 || e5.Sold.Total() != 0 {
 		t.Errorf("SPE_E5 = %+v, want trial-only: not counted, assigned 1, sold 0", e5)

@@ -115,6 +115,10 @@ type ProductFigures struct {
 	// carved out of down to 0 stays out).
 	Counted  bool      `json:"counted"`
 	Renewals []Renewal `json:"renewals,omitempty"`
+	// IdleHolders are, per window (in the order of Figures.Windows), the
+	// SKU's entitled holders who are inactive licensed users (SPEC §2 idle
+	// holders); nil when none of its holders is entitled.
+	IdleHolders []int `json:"idleHolders,omitempty"`
 	// UnknownProduct: users hold it under a name neither the catalogue nor
 	// the customer's own SKUs know (docs/definitions.md#subscriptions-and-products); SKU and Name are the
 	// name as the source gave it.
@@ -194,6 +198,16 @@ func (f *Figures) Deployment() Deployment {
 		d.Unassigned += p.Unassigned()
 	}
 	return d
+}
+
+// IdleHoldersIn is p's idle holders in window n of f (0 when unknown).
+func (f *Figures) IdleHoldersIn(p ProductFigures, n int) int {
+	for i, w := range f.Windows {
+		if w.Days == n && i < len(p.IdleHolders) {
+			return p.IdleHolders[i]
+		}
+	}
+	return 0
 }
 
 // Window is the usage counts for n days, and whether they were computed.

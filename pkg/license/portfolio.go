@@ -251,6 +251,7 @@ func (p *Portfolio) normalize() {
 		}
 		x.Counted = n > 0
 		x.Renewals = nil
+		x.IdleHolders = nil
 		p.Products[keep] = x
 		p.CountedCustomers[keep] = n
 		keep++

@@ -124,6 +124,7 @@ func referenceCompute(in Input) Result {
 	}
 
 	entitled := make([]bool, len(in.Users))
+	entitledIn := map[string][]int{} // SKU → its entitled holders
 	var products []ProductFigures
 	for name, x := range skus {
 		var order []int
@@ -149,6 +150,7 @@ func referenceCompute(in Input) Result {
 		for k, i := range order {
 			if k < x.sold.Total() {
 				entitled[i] = true
+				entitledIn[name] = append(entitledIn[name], i)
 			}
 		}
 		p := ProductFigures{SKU: name, Name: x.name, Sold: x.sold, Assigned: len(x.holders), Counted: x.counted}
@@ -252,6 +254,29 @@ func referenceCompute(in Input) Result {
 			}
 		}
 		f.Windows = append(f.Windows, win)
+	}
+	// Idle holders (SPEC §2): a SKU's entitled holders active in no
+	// non-retired workload within the window.
+	for pi := range f.Products {
+		holders := entitledIn[f.Products[pi].SKU]
+		if len(holders) == 0 {
+			continue
+		}
+		for _, n := range Windows {
+			idle := 0
+			for _, i := range holders {
+				active := false
+				for w, use := range merged[i] {
+					if w != Skype && use.LastActivity != NoDate && use.LastActivity > in.ReportDate.AddDays(-n) {
+						active = true
+					}
+				}
+				if !active {
+					idle++
+				}
+			}
+			f.Products[pi].IdleHolders = append(f.Products[pi].IdleHolders, idle)
+		}
 	}
 	return Result{Figures: f, Entitled: entitled}
 }

@@ -112,6 +112,10 @@ type RecommendInput struct {
 	Baseline *Baseline
 	// Waste prices unused licences (nil: no prices configured).
 	Waste *WasteCost
+	// Reclaim is the customer's reclaim calendar for the window with a
+	// horizon of at least RenewalDays (nil: renewal-due falls back to the
+	// renewals alone).
+	Reclaim *Reclaim
 }
 
 // TrendDays is how far back the usage trend compares, and TrendTolerance how
@@ -140,10 +144,10 @@ const (
 //   - explain-over-100: one per workload with more active users than
 //     entitlements, naming the cause with the most users (ties: the order
 //     of docs/definitions.md#figures).
-//   - renewal-due: a renewal or lapse date from the report date to
-//     RenewalDays after it, of a subscription that is not deleted or
-//     expired, while usage is low — the SKU's deployment % below
-//     LowDeploymentPercent or the customer's usage % below LowUsagePercent.
+//   - renewal-due: one per subscription whose unassigned seats a reduction
+//     can remove within RenewalDays (docs/definitions.md#the-reclaim-calendar:
+//     reduceAtRenewal — it renews within them, or its cancellation window
+//     is open), naming the date, the seats and their money where priced.
 //   - usage-trend-down / usage-trend-up: the DefaultWindow usage % moved by
 //     at least TrendPoints points against the Baseline.
 func Recommend(in RecommendInput, th Thresholds) []Recommendation {
@@ -336,6 +340,12 @@ func (r *recommender) reclaimUnassigned() []Recommendation {
 	ev := Evidence{"unassigned": total, "products": products}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s pays for %s that %s not assigned to anyone: %s.", r.name, fmtPlural(total, "licence", "licences"), fmtIsAre(total), strings.Join(parts, ", "))
+	// Which of the reclaim kinds the seats are (docs/definitions.md#the-reclaim-calendar).
+	reduce, locked := r.unassignedKinds()
+	ev["reduceAtRenewal"], ev["lockedUntil"] = reduce, locked
+	if locked > 0 {
+		fmt.Fprintf(&b, " %s can be reduced within %s; %s locked in longer terms until their renewal.", fmtCapitalize(fmtCount(reduce)), fmtDays(r.th.RenewalDays), fmtPlural(locked, "is", "are"))
+	}
 	if w := r.in.Waste; w != nil && w.MonthlyUnassigned > 0 {
 		fmt.Fprintf(&b, " Reducing the subscriptions at the next renewal, or assigning the licences to new joiners, would save %s a month (%s a year).", fmtMoney(w.Currency, w.MonthlyUnassigned), fmtMoney(w.Currency, w.MonthlyUnassigned*12))
 		ev["monthlyCost"] = roundCent(w.MonthlyUnassigned)
@@ -346,12 +356,28 @@ func (r *recommender) reclaimUnassigned() []Recommendation {
 	return single(Recommendation{Code: CodeReclaimUnassigned, Severity: SeverityWarning, Message: b.String(), Evidence: ev})
 }
 
+// unassignedKinds splits the unassigned seats into those a reduction can
+// remove within RenewalDays and those locked beyond them.
+func (r *recommender) unassignedKinds() (reduce, locked int) {
+	for _, it := range PriceReclaim(ReclaimLines(r.f, r.in.Window), r.th.RenewalDays, nil) {
+		switch it.Kind {
+		case ReclaimReduceAtRenewal:
+			reduce += it.Seats
+		case ReclaimLockedUntil:
+			locked += it.Seats
+		}
+	}
+	return reduce, locked
+}
+
 func (r *recommender) reclaimInactive() []Recommendation {
 	n := r.window.InactiveLicensedUsers
 	if n < r.reclaimThreshold() {
 		return nil
 	}
-	ev := Evidence{"inactiveLicensedUsers": n, "windowDays": r.in.Window}
+	// Idle holders' licences are reassignNow seats
+	// (docs/definitions.md#the-reclaim-calendar).
+	ev := Evidence{"inactiveLicensedUsers": n, "windowDays": r.in.Window, "kind": string(ReclaimReassignNow)}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s of %s have not used email, Teams, SharePoint, OneDrive or any other service in the last %s.",
 		fmtCapitalize(fmtPlural(n, "licensed user", "licensed users")), r.name, fmtDays(r.in.Window))
@@ -468,77 +494,64 @@ func causeSentence(cause string, n int, title string) string {
 }
 
 func (r *recommender) renewalDue() []Recommendation {
-	d := r.f.ReportDate
-	if d.IsZero() {
-		return nil
+	var items []ReclaimItem
+	if r.in.Reclaim != nil {
+		items = r.in.Reclaim.Items
+	} else {
+		items = PriceReclaim(ReclaimLines(r.f, r.in.Window), r.th.RenewalDays, nil)
 	}
-	type due struct {
-		p  ProductFigures
-		rn Renewal
+	currency := ""
+	if r.in.Reclaim != nil {
+		currency = r.in.Reclaim.Currency
 	}
-	var dues []due
-	for _, p := range r.f.Products {
-		pd := Percent(p.Assigned, p.Sold.Total())
-		lowDeploy := pd != nil && *pd < r.th.LowDeploymentPercent
-		lowUsage := r.usage != nil && *r.usage < r.th.LowUsagePercent
-		if !lowDeploy && !lowUsage {
+	var dues []ReclaimItem
+	for _, it := range items {
+		// A reduction is possible within RenewalDays: the cancellation
+		// window is open, or the subscription renews within them. A
+		// lapsing subscription ends anyway: there is nothing to reduce.
+		if it.Holders || it.DaysLeft == nil || it.RenewalKind == RenewalLapses || !(it.WindowOpen || *it.DaysLeft <= r.th.RenewalDays) {
 			continue
 		}
-		for _, rn := range p.Renewals {
-			// Renewals are on or after d and of live subscriptions only
-			// (RenewalOf); a trial's end is no renewal to negotiate.
-			if rn.Date < d || rn.Date > d.AddDays(r.th.RenewalDays) || rn.Kind == RenewalTrialEnds || !live(rn.Status) {
-				continue
-			}
-			dues = append(dues, due{p, rn})
-		}
+		dues = append(dues, it)
 	}
-	slices.SortStableFunc(dues, func(a, b due) int {
-		if c := cmp.Compare(a.rn.Date, b.rn.Date); c != 0 {
-			return c
-		}
-		return strings.Compare(a.rn.SubscriptionID, b.rn.SubscriptionID)
-	})
+	slices.SortStableFunc(dues, CompareReclaimItems)
 	var out []Recommendation
 	for _, x := range dues {
-		pd := Percent(x.p.Assigned, x.p.Sold.Total())
-		in := int(x.rn.Date - d)
-		verb := "renews"
-		if x.rn.Kind == RenewalLapses {
-			verb = "lapses"
-		}
 		when := "today"
-		if in > 0 {
-			when = "in " + fmtPlural(in, "day", "days")
+		if *x.DaysLeft > 0 {
+			when = "in " + fmtPlural(*x.DaysLeft, "day", "days")
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s's subscription for %s × %s %s on %s (%s)", r.name, fmtCount(x.rn.Quantity), productTitle(x.p), verb, x.rn.Date, when)
-		var why []string
-		if pd != nil && *pd < r.th.LowDeploymentPercent {
-			why = append(why, fmt.Sprintf("only %s of the %s %s %s %s assigned", fmtPercent(*pd), fmtCount(x.p.Sold.Total()), productTitle(x.p), fmtPluralWord(x.p.Sold.Total(), "licence", "licences"), fmtIsAre(x.p.Sold.Total())))
+		if x.WindowOpen {
+			fmt.Fprintf(&b, "%s's subscription for %s is still within its 7-day cancellation window, until %s (%s): %s of it %s assigned to nobody and can be removed now",
+				r.name, x.ProductName, x.Date, when, fmtPlural(x.Seats, "licence", "licences"), fmtIsAre(x.Seats))
+		} else {
+			fmt.Fprintf(&b, "%s's subscription for %s renews on %s (%s) with %s assigned to nobody",
+				r.name, x.ProductName, x.Date, when, fmtPlural(x.Seats, "licence", "licences"))
 		}
-		if r.usage != nil && *r.usage < r.th.LowUsagePercent {
-			why = append(why, fmt.Sprintf("only %s of your entitlements were in active use in the last %s", fmtPercent(*r.usage), fmtDays(r.in.Window)))
+		ev := Evidence{
+			"sku":                        x.SKU,
+			"name":                       x.ProductName,
+			"subscriptionId":             x.SubscriptionID,
+			"kind":                       string(ReclaimReduceAtRenewal),
+			"date":                       x.Date.String(),
+			"daysLeft":                   *x.DaysLeft,
+			"renewalDate":                x.RenewalDate.String(),
+			"windowOpen":                 x.WindowOpen,
+			"idleSeats":                  x.Seats,
+			"renewalWithinDaysThreshold": r.th.RenewalDays,
 		}
-		fmt.Fprintf(&b, ", while %s. Before it %s, let us review the quantity together — reduce it to what is used, or plan adoption so that the renewal pays off.", fmtJoinAnd(why), verb)
-		out = append(out, Recommendation{
-			Code: CodeRenewalDue, Severity: SeverityWarning, Message: b.String(),
-			Evidence: Evidence{
-				"sku":                        x.p.SKU,
-				"name":                       productTitle(x.p),
-				"subscriptionId":             x.rn.SubscriptionID,
-				"renewalDate":                x.rn.Date.String(),
-				"daysUntilRenewal":           in,
-				"quantity":                   x.rn.Quantity,
-				"status":                     string(x.rn.Status),
-				"deploymentPercent":          percentOrNil(pd),
-				"usagePercent":               percentOrNil(r.usage),
-				"windowDays":                 r.in.Window,
-				"deploymentThresholdPercent": r.th.LowDeploymentPercent,
-				"usageThresholdPercent":      r.th.LowUsagePercent,
-				"renewalWithinDaysThreshold": r.th.RenewalDays,
-			},
-		})
+		if x.Monthly != nil {
+			fmt.Fprintf(&b, ", worth %s a month", fmtMoney(currency, *x.Monthly))
+			ev["monthly"] = *x.Monthly
+			ev["currency"] = currency
+			if x.PerTerm != nil {
+				fmt.Fprintf(&b, " (%s over the term)", fmtMoney(currency, *x.PerTerm))
+				ev["perTerm"] = *x.PerTerm
+			}
+		}
+		b.WriteString(". Let us reduce the quantity by that many before the date, or assign them to new joiners if the customer is hiring; after it the seats stay paid for until the next renewal.")
+		out = append(out, Recommendation{Code: CodeRenewalDue, Severity: SeverityWarning, Message: b.String(), Evidence: ev})
 	}
 	return out
 }
@@ -686,10 +699,4 @@ func fmtJoinAnd(parts []string) string {
 		return parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
-}
-
-// live reports whether a renewal's status can still renew or lapse: figures
-// stored before SPEC version 2 listed expired, cancelled and deleted ones.
-func live(s Status) bool {
-	return s == StatusActive || s == StatusGrace || s == StatusDisabled
 }

@@ -87,7 +87,7 @@ func TestRecommend(t *testing.T) {
 					"entitlements": 120, "activeEntitlements": 48, "inactiveLicensedUsers": 12,
 					"lowestWorkloads": []Evidence{{"workload": "teams", "usagePercent": 20.0}, {"workload": "exchange", "usagePercent": 25.0}},
 				}, []string{"Fabrikam Inc", "40.0%", "48 of 120", "Teams (20.0%) and Exchange email (25.0%)", "12 licensed users", "tutorials", "case studies", "testimonials"}},
-				{CodeReclaimInactive, SeverityWarning, Evidence{"inactiveLicensedUsers": 12, "windowDays": 28},
+				{CodeReclaimInactive, SeverityWarning, Evidence{"inactiveLicensedUsers": 12, "windowDays": 28, "kind": "reassignNow"},
 					[]string{"12 licensed users of Fabrikam Inc", "28 days", "reclaimed"}},
 			},
 		},
@@ -103,7 +103,9 @@ func TestRecommend(t *testing.T) {
 			// trial-only Power BI (sold 0, 3 assigned) stays out.
 			// 45 ÷ 105 = 42.857… → 42.9 % < 70 → low deployment.
 			// Unassigned: E3 100−40 = 60, Visio 0 → 60 ≥ 1 → reclaim, priced
-			// at 60 × 36.00 = 2,160.00 a month, 25,920.00 a year.
+			// at 60 × 36.00 = 2,160.00 a month, 25,920.00 a year. No source
+			// dates E3's subscriptions: its 60 seats are lockedUntil, none
+			// reduceAtRenewal.
 			// Usage 40/45 = 88.9 % is fine; no upsell (deployment low).
 			name: "low deployment, unassigned licences priced",
 			in: RecommendInput{
@@ -121,8 +123,8 @@ func TestRecommend(t *testing.T) {
 				}, []string{"Fabrikam Inc has assigned 45 of the 105 licences", "42.9%", "70.0%"}},
 				{CodeReclaimUnassigned, SeverityWarning, Evidence{
 					"unassigned": 60, "products": []Evidence{{"sku": "SPE_E3", "name": "Microsoft 365 E3", "unassigned": 60}},
-					"monthlyCost": 2160.0, "currency": "USD",
-				}, []string{"60 licences that are not assigned", "60 × Microsoft 365 E3", "USD 2,160.00 a month", "USD 25,920.00 a year"}},
+					"monthlyCost": 2160.0, "currency": "USD", "reduceAtRenewal": 0, "lockedUntil": 60,
+				}, []string{"60 licences that are not assigned", "60 × Microsoft 365 E3", "USD 2,160.00 a month", "USD 25,920.00 a year", "0 can be reduced within 30 days; 60 are locked"}},
 			},
 		},
 		{
@@ -230,16 +232,15 @@ func TestRecommend(t *testing.T) {
 		},
 		{
 			// Report date 2026-11-20, renewal window 30 days → up to 2026-12-20.
-			// E3: 4 of 10 assigned = 40.0 % < 70 → its renewals in the window
-			// are due: s3 2026-11-25 (cancelled: lapses, 5 days), s1
-			// 2026-12-01 (11 days), s6 2026-12-20 (30 days, the last day in).
-			// Not due: s4 2026-11-10 (past), s5 2026-11-22 (expired),
-			// s7 2026-12-21 (31 days), s2 2027-01-31.
-			// Visio 5 of 5 = 100 % and usage 16/20 = 80 % is not low → its
-			// 2026-11-30 renewal is not at risk.
+			// E3: 10 sold, 4 assigned → 6 unassigned, handed to its counted
+			// subscriptions by the date a reduction reaches them: s4's date
+			// (2026-11-10) is past, so it counts as undated (last); s1
+			// (2026-12-01, 11 days) comes first and takes all 6 → one
+			// renewal-due. s3 (grace) and s5 (expired) are not sold; s6, s7
+			// and s2 get no seat. Visio 5 of 5 has nothing to reduce.
 			// Overall deployment 9/15 = 60.0 % < 70 → low deployment;
 			// 6 unassigned < MinReclaim 10.
-			name: "renewals due at low deployment",
+			name: "renewal due: seats a reduction removes within the days",
 			in: RecommendInput{Figures: fabrikam([]ProductFigures{
 				e3(10, 0, 4,
 					Renewal{SubscriptionID: "s4", Kind: RenewalRenews, Date: recommendDate.AddDays(-10), Quantity: 3, Status: StatusActive},
@@ -256,25 +257,22 @@ func TestRecommend(t *testing.T) {
 			want: []wantRec{
 				{code: CodeLowDeployment, severity: SeverityWarning},
 				{CodeRenewalDue, SeverityWarning, Evidence{
-					"sku": "SPE_E3", "name": "Microsoft 365 E3", "subscriptionId": "s3", "renewalDate": "2026-11-25",
-					"daysUntilRenewal": 5, "quantity": 2, "status": "grace", "deploymentPercent": 40.0, "usagePercent": 80.0,
-					"windowDays": 28, "deploymentThresholdPercent": 70.0, "usageThresholdPercent": 50.0, "renewalWithinDaysThreshold": 30,
-				}, []string{"Fabrikam Inc's subscription for 2 × Microsoft 365 E3 lapses on 2026-11-25 (in 5 days)", "only 40.0% of the 10 Microsoft 365 E3 licences are assigned", "Before it lapses"}},
-				{code: CodeRenewalDue, severity: SeverityWarning, mentions: []string{"10 × Microsoft 365 E3 renews on 2026-12-01 (in 11 days)", "Before it renews"}},
-				{code: CodeRenewalDue, severity: SeverityWarning, mentions: []string{"renews on 2026-12-20 (in 30 days)"}},
+					"sku": "SPE_E3", "name": "Microsoft 365 E3", "subscriptionId": "s1", "kind": "reduceAtRenewal",
+					"date": "2026-12-01", "daysLeft": 11, "renewalDate": "2026-12-01", "windowOpen": false, "idleSeats": 6,
+					"renewalWithinDaysThreshold": 30,
+				}, []string{"Fabrikam Inc's subscription for Microsoft 365 E3 renews on 2026-12-01 (in 11 days) with 6 licences assigned to nobody", "reduce the quantity"}},
 			},
 		},
 		{
-			// A renewal at a customer whose overall usage is low is at risk even
-			// when the SKU is fully assigned: usage 10/40 = 25.0 % < 50.
-			name: "renewal due at low usage",
+			// Usage 10/40 = 25.0 % is low, but Visio is fully assigned: no
+			// seat for a reduction to remove → no renewal-due (SPEC §10).
+			name: "no renewal due without idle seats",
 			in: RecommendInput{Figures: fabrikam([]ProductFigures{
 				visio(5, 5, Renewal{SubscriptionID: "v1", Kind: RenewalRenews, Date: recommendDate, Quantity: 5, Status: StatusActive}),
 			}, window(28, 0, wl(Exchange, 40, 10))), Window: 28},
 			th: defaultThresholds,
 			want: []wantRec{
 				{code: CodeLowAdoption, severity: SeverityWarning},
-				{code: CodeRenewalDue, severity: SeverityWarning, mentions: []string{"renews on 2026-11-20 (today)", "only 25.0% of your entitlements were in active use in the last 28 days"}},
 			},
 		},
 		{

@@ -62,8 +62,13 @@ func (s *Store) DeleteCustomer(ctx context.Context, t license.Tenant, customerID
 					return err
 				}
 				rest = append(rest, item)
-			case strings.HasPrefix(sk, skDayPrefix):
+			case strings.HasPrefix(sk, skDayPrefix), sk == skCollected:
+				// skCollected: when the connector last collected it, which
+				// a customer created again later must not inherit.
 				rest = append(rest, item)
+				// RECLAIMSET stays: the stream consumer takes the customer's
+				// calendar lines out when the FIGURES removal reaches it,
+				// and needs the set to know which (it expires after that).
 			}
 		}
 		if figures == nil && len(heads) == 0 && len(rest) == 0 {

@@ -24,6 +24,10 @@
 //	collection run (collections.go)        T#<t>                              COLLECTION#<id>             —  (TTL expiresAt, 30 days; status, one counter per customer state)
 //	customer of a collection run           T#<t>#RUN#<id>                     CUST#<customer tenant id>   —  (TTL expiresAt, 30 days; state, attempt, lease, outcome)
 //	partner's own customers to collect     T#<t>                              COLLECTCUSTOMERS            —
+//	price list (prices.go)                 T#<t>                              PRICES                      —  (one currency; replaced whole by PUT /v1/prices)
+//	reclaim calendar line (reclaim.go)     T#<t>#RECLAIM                      L#<date|9999-12-31>#<c>#<sku>#<H|S>#<subscription>  —  (seats and dates; kind and money made when read)
+//	customer's calendar lines (reclaim.go) T#<t>#C#<c>                        RECLAIMSET                  —  (FIGURES version applied, its line keys, its share of the totals; after a removal a tombstone, TTL expiresAt 3 days)
+//	reclaim totals shard n of 8            T#<t>#RECLAIMTOTAL#<n>             TOTAL                       —  (t_<horizon|kind|sku|term|cycle> seat counters, ADDed per change)
 //	roll-up shard n of 8 (see rollup.go)   T#<t>#ROLLUP#<n>                   ROLLUP                      —  (one partition per shard)
 //	applied stream record (roll-up)        T#<t>#C#<c>                        APPLIED#<version|DEL<v>>#<stream sequence number>  —  (TTL expiresAt, 3 days)
 //	portfolio history, shard n, one day    T#<t>                              PDAY#<yyyy-mm-dd>#<n>       —  (TTL expiresAt, 400 days; open and close headline of the day)
@@ -55,6 +59,10 @@
 //	claim / finish a customer of a run                   table           TransactWriteItems: customer item (conditioned on state, attempt) + ADD on the run's counters
 //	the partner's own customer list                      table           GetItem / PutItem PK=T#<t>, SK=COLLECTCUSTOMERS
 //	a customer's data freshness (insights)               table           BatchGetItem PK=T#<t>#C#<c>, SK=COLLECTED and SOURCE#<kind> per kind (one call, projected)
+//	the tenant's price list (prices.go)                  table           GetItem PK=T#<t>, SK=PRICES
+//	portfolio reclaim calendar page, by date             table           Query PK=T#<t>#RECLAIM, SK begins_with L#, from the cursor, Limit
+//	portfolio reclaim totals                             table           BatchGetItem PK=T#<t>#RECLAIMTOTAL#<n>, SK=TOTAL for n in 0…7 (one call)
+//	a customer's calendar lines (stream consumer)        table           GetItem PK=T#<t>#C#<c>, SK=RECLAIMSET
 //	portfolio roll-up (rollup_read.go)                   table           BatchGetItem PK=T#<t>#ROLLUP#<n>, SK=ROLLUP for n in 0…7 (one call)
 //	portfolio history (rollup_history.go)                table           Query PK=T#<t>, SK begins_with PDAY# (≤ 401 days × 8 shards)
 //	lowest usage (portfolio list, known usage only)      GSI2            GSI2PK=T#<t>#USAGE, GSI2SK begins_with 1# (ascending)
@@ -277,6 +285,15 @@ const ExportSKPrefix = "EXPORT#"
 // ExportKey is an export job.
 func ExportKey(t license.Tenant, exportID string) (Key, error) {
 	return tenantItemKey(t, ExportSKPrefix, exportID)
+}
+
+// PricesKey is the tenant's price list.
+func PricesKey(t license.Tenant) (Key, error) {
+	tp, err := tenantPrefix(t)
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{PK: tp, SK: "PRICES"}, nil
 }
 
 // UploadKey is an upload.

@@ -158,6 +158,9 @@ type Insights struct {
 	// customer without Copilot seats or report.
 	Copilot       *Copilot       `json:"copilot,omitempty"`
 	DataFreshness *DataFreshness `json:"dataFreshness,omitempty"`
+	// Reclaim is the customer's reclaim calendar for the window, with
+	// the default horizon (docs/definitions.md#the-reclaim-calendar).
+	Reclaim *license.Reclaim `json:"reclaim,omitempty"`
 }
 
 // DataFreshness says how current a customer's figures are (docs/definitions.md#collection-from-microsoft): when

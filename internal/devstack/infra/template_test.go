@@ -43,11 +43,11 @@ func TestRoutesFromTemplate(t *testing.T) {
 			t.Errorf("Routes() lacks %+v", w)
 		}
 	}
-	// Ingest 4, Insights 3, Portfolio 4, Export 4, Collect 5; the
-	// authorizer, the aggregator, the export worker and the collector have
-	// no API events.
-	if len(routes) != 20 {
-		t.Errorf("Routes() has %d routes, want 20: %+v", len(routes), routes)
+	// Ingest 6 (with the prices and the customer's deletion), Insights 4,
+	// Portfolio 5, Export 4, Collect 5; the authorizer, the aggregator, the
+	// export worker and the collector have no API events.
+	if len(routes) != 24 {
+		t.Errorf("Routes() has %d routes, want 24: %+v", len(routes), routes)
 	}
 	seen := map[string]bool{}
 	for _, r := range routes {

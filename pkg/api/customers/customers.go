@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/licenseinsights/licenseinsights/pkg/api"
+	"github.com/licenseinsights/licenseinsights/pkg/api/prices"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
@@ -57,6 +58,7 @@ func New(st *store.Store, cfg config.Config) *Handler {
 	rt.Read(http.MethodGet, RouteList, h.list)
 	rt.Read(http.MethodGet, RouteInsights, h.insights)
 	rt.Read(http.MethodGet, RouteHistory, h.history)
+	rt.Read(http.MethodGet, RouteReclaim, h.reclaim)
 	h.router = rt
 	return h
 }
@@ -83,15 +85,36 @@ func (h *Handler) insights(ctx context.Context, r *api.Request) (api.Response, e
 		base  *store.Summary
 		fresh *store.Freshness
 	)
-	// Three calls whatever the customer's size: the figures, then the one
-	// history point the trend compares with (it needs the report date),
-	// and the data's freshness (one BatchGetItem of known keys).
+	// Whatever the customer's size: the figures, then the one
+	// history point the trend compares with (it needs the report date);
+	// the price list of the reclaim block and the data's freshness (one
+	// BatchGetItem of known keys) alongside: four calls, three in a row at
+	// most.
+	type priced struct {
+		list *license.PriceList
+		err  error
+	}
+	pc := make(chan priced, 1)
+	go func() {
+		l, err := prices.ListFor(ctx, h.store, r.Tenant, h.defaultPrices())
+		pc <- priced{l, err}
+	}()
+	type freshened struct {
+		f   *store.Freshness
+		err error
+	}
+	fc := make(chan freshened, 1)
+	go func() {
+		f, err := h.store.Freshness(ctx, r.Tenant, id, sourceKinds)
+		fc <- freshened{f, err}
+	}()
 	cf, err = h.store.Figures(ctx, r.Tenant, id)
 	if err == nil {
 		base, err = h.store.TrendBaseline(ctx, r.Tenant, id, cf.Figures.ReportDate)
 	}
+	p, fr := <-pc, <-fc
 	if err == nil {
-		fresh, err = h.store.Freshness(ctx, r.Tenant, id, sourceKinds)
+		fresh, err = fr.f, fr.err
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Response{}, api.NotFound("customer", id)
@@ -99,7 +122,10 @@ func (h *Handler) insights(ctx context.Context, r *api.Request) (api.Response, e
 	if err != nil {
 		return api.Response{}, err
 	}
-	in := h.insightsOf(id, cf, base, window)
+	if p.err != nil {
+		return api.Response{}, fmt.Errorf("prices: %w", p.err)
+	}
+	in := h.insightsOf(id, cf, base, window, p.list)
 	in.DataFreshness = freshnessOf(fresh)
 	return api.JSON(http.StatusOK, in)
 }
@@ -130,7 +156,7 @@ func freshnessOf(f *store.Freshness) *view.DataFreshness {
 }
 
 // insightsOf shapes the stored figures into the response.
-func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.Summary, window int) view.Insights {
+func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.Summary, window int, list *license.PriceList) view.Insights {
 	f := &cf.Figures
 	name := f.Customer.Name
 	if name == "" {
@@ -144,6 +170,8 @@ func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.S
 	if base != nil {
 		in.Baseline = &license.Baseline{Date: base.ReportDate, Entitlements: base.Entitlements, Active: base.ActiveEntitlements}
 	}
+	rc := license.ReclaimOf(f, window, prices.DefaultHorizon(h.thresholds.RenewalDays), list)
+	in.Reclaim = &rc
 	recs := license.Recommend(in, h.thresholds)
 	recs = append(recs, license.RecommendCopilot(view.CopilotRecommendInput(f, window, h.cfg.CopilotHabitual(), h.cfg.SKUMonthlyPrices, h.cfg.Currency), h.thresholds)...)
 	return view.Insights{
@@ -157,6 +185,7 @@ func (h *Handler) insightsOf(id string, cf *store.CustomerFigures, base *store.S
 		Waste:           waste,
 		Recommendations: recs,
 		Copilot:         view.CopilotOf(f.Copilot, window, h.cfg.CopilotHabitual()),
+		Reclaim:         &rc,
 	}
 }
 

@@ -186,8 +186,9 @@ func fabrikamEarlier(t testing.TB) string {
 //	usage-trend-up       120.0 against 25.0 on 2026-10-23: +95.0 ≥ 10
 //
 // Not made: low adoption and deployment (figures high), reclaim-unassigned
-// (0), renewal-due (s1 renews in 20 days, but neither the SKU's deployment
-// nor the usage is low).
+// (0), renewal-due (s1 renews in 20 days, but no seat is unassigned).
+// Reclaim (30 days): dan is SPE_E3's one idle holder → reassignNow 1, with
+// no money (only SPB is priced); nothing unassigned.
 const fabrikamInsights28 = `{
   "customerId": "fabrikam", "customerName": "Fabrikam Inc", "customerTenantId": "6f9a0c1e-1111-4222-8333-944455556666",
   "reportDate": "2026-11-20", "windowDays": 28, "band": "high",
@@ -216,13 +217,19 @@ const fabrikamInsights28 = `{
      "uncountedActive": {"formerLicensee": 0, "unlicensed": 0, "trial": 0, "inactiveSubscription": 0}, "retired": true}
   ],
   "inactiveLicensedUsers": 1, "excludedProducts": [],
+  "reclaim": {"currency": "USD", "days": 30, "items": [
+      {"customerId": "fabrikam", "customerName": "Fabrikam Inc", "sku": "SPE_E3", "productName": "Microsoft 365 E3", "kind": "reassignNow",
+       "seats": 1, "date": "2026-11-20", "daysLeft": 0, "windowOpen": false, "monthlyPrice": null, "monthly": null, "perTerm": null}],
+    "totals": [{"kind": "reassignNow", "seats": 1, "unpricedSeats": 1, "monthly": null, "perTerm": null},
+               {"kind": "reduceAtRenewal", "seats": 0, "unpricedSeats": 0, "monthly": null, "perTerm": null},
+               {"kind": "lockedUntil", "seats": 0, "unpricedSeats": 0, "monthly": null, "perTerm": null}]},
   "recommendations": [
     {"code": "heavy-how-to-demand", "severity": "opportunity", "evidence": {
       "howToTickets": 3, "tickets": 5, "supportWindowDays": 28, "users": 10, "howToPer100UsersPer28Days": 30.0, "thresholdPer100Users": 10.0}},
     {"code": "upsell-candidate", "severity": "opportunity", "evidence": {
       "windowDays": 28, "deploymentPercent": 125.0, "usagePercent": 120.0, "deploymentThresholdPercent": 90.0, "usageThresholdPercent": 80.0,
       "licensesSold": 4, "licensesAssigned": 5}},
-    {"code": "reclaim-inactive", "severity": "warning", "evidence": {"inactiveLicensedUsers": 1, "windowDays": 28}},
+    {"code": "reclaim-inactive", "severity": "warning", "evidence": {"inactiveLicensedUsers": 1, "windowDays": 28, "kind": "reassignNow"}},
     {"code": "explain-over-100", "severity": "info", "evidence": {
       "workload": "exchange", "windowDays": 28, "usagePercent": 200.0, "entitlements": 4, "activeEntitlements": 8, "countedActiveEntitlements": 2,
       "dominantCause": "formerLicensee", "uncountedActive": {"formerLicensee": 2, "unlicensed": 1, "trial": 1, "inactiveSubscription": 2}}},
@@ -277,8 +284,10 @@ func northwindSnapshot(t testing.TB) string {
 // month, 2,376.00 a year.
 // Recommendations: low-adoption (12.5 < 50; teams 0.0 and exchange 25.0
 // the lowest), low-deployment (40.0 < 70), reclaim-unassigned (6, 132.00),
-// reclaim-inactive (3, 66.00), renewal-due (s1 in 10 days, deployment 40.0
-// and usage 12.5 both low).
+// reclaim-inactive (3, 66.00), renewal-due (s1 renews in 10 days, within
+// RENEWAL_DAYS 30, with 6 unassigned seats: 6 × 22 = 132.00 a month).
+// Reclaim (30 days): reassignNow 3 idle holders (n2, n3, n4) × 22 = 66.00;
+// reduceAtRenewal 6 on s1 (2026-11-30) = 132.00; no term → no per-term money.
 const northwindInsights28 = `{
   "customerId": "northwind", "customerName": "Northwind Traders", "reportDate": "2026-11-20", "windowDays": 28, "band": "low",
   "deployment": {"licensesSold": 10, "licensesAssigned": 4, "percent": 40.0, "unassigned": 6,
@@ -304,6 +313,15 @@ const northwindInsights28 = `{
   "inactiveLicensedUsers": 3, "excludedProducts": [],
   "waste": {"currency": "USD", "unassignedLicenses": 6, "inactiveLicensedUsers": 3, "monthlyUnassignedCost": 132.0, "monthlyInactiveCost": 66.0,
             "monthlyPotentialSavings": 198.0, "annualPotentialSavings": 2376.0, "unpricedSkus": []},
+  "reclaim": {"currency": "USD", "days": 30, "items": [
+      {"customerId": "northwind", "customerName": "Northwind Traders", "sku": "SPB", "productName": "Microsoft 365 Business Premium", "kind": "reassignNow",
+       "seats": 3, "date": "2026-11-20", "daysLeft": 0, "windowOpen": false, "monthlyPrice": 22.0, "monthly": 66.0, "perTerm": null},
+      {"customerId": "northwind", "customerName": "Northwind Traders", "sku": "SPB", "productName": "Microsoft 365 Business Premium", "kind": "reduceAtRenewal",
+       "subscriptionId": "s1", "seats": 6, "date": "2026-11-30", "daysLeft": 10, "renewalDate": "2026-11-30", "renewalKind": "renews", "windowOpen": false,
+       "monthlyPrice": 22.0, "monthly": 132.0, "perTerm": null}],
+    "totals": [{"kind": "reassignNow", "seats": 3, "unpricedSeats": 0, "monthly": 66.0, "perTerm": null},
+               {"kind": "reduceAtRenewal", "seats": 6, "unpricedSeats": 0, "monthly": 132.0, "perTerm": null},
+               {"kind": "lockedUntil", "seats": 0, "unpricedSeats": 0, "monthly": null, "perTerm": null}]},
   "recommendations": [
     {"code": "low-adoption", "severity": "warning", "evidence": {
       "windowDays": 28, "usagePercent": 12.5, "thresholdPercent": 50.0, "entitlements": 8, "activeEntitlements": 1, "inactiveLicensedUsers": 3,
@@ -311,12 +329,12 @@ const northwindInsights28 = `{
     {"code": "low-deployment", "severity": "warning", "evidence": {
       "deploymentPercent": 40.0, "thresholdPercent": 70.0, "licensesSold": 10, "licensesAssigned": 4, "unassigned": 6}},
     {"code": "reclaim-unassigned", "severity": "warning", "evidence": {
-      "unassigned": 6, "products": [{"sku": "SPB", "name": "Microsoft 365 Business Premium", "unassigned": 6}], "monthlyCost": 132.0, "currency": "USD"}},
-    {"code": "reclaim-inactive", "severity": "warning", "evidence": {"inactiveLicensedUsers": 3, "windowDays": 28, "monthlyCost": 66.0, "currency": "USD"}},
+      "unassigned": 6, "products": [{"sku": "SPB", "name": "Microsoft 365 Business Premium", "unassigned": 6}], "monthlyCost": 132.0, "currency": "USD",
+      "reduceAtRenewal": 6, "lockedUntil": 0}},
+    {"code": "reclaim-inactive", "severity": "warning", "evidence": {"inactiveLicensedUsers": 3, "windowDays": 28, "monthlyCost": 66.0, "currency": "USD", "kind": "reassignNow"}},
     {"code": "renewal-due", "severity": "warning", "evidence": {
-      "sku": "SPB", "name": "Microsoft 365 Business Premium", "subscriptionId": "s1", "renewalDate": "2026-11-30", "daysUntilRenewal": 10,
-      "quantity": 10, "status": "active", "deploymentPercent": 40.0, "usagePercent": 12.5, "windowDays": 28,
-      "deploymentThresholdPercent": 70.0, "usageThresholdPercent": 50.0, "renewalWithinDaysThreshold": 30}}
+      "sku": "SPB", "name": "Microsoft 365 Business Premium", "subscriptionId": "s1", "kind": "reduceAtRenewal", "date": "2026-11-30", "daysLeft": 10,
+      "renewalDate": "2026-11-30", "windowOpen": false, "idleSeats": 6, "monthly": 132.0, "currency": "USD", "renewalWithinDaysThreshold": 30}}
   ]
 }`
 
@@ -387,10 +405,11 @@ func TestInsightsEveryField(t *testing.T) {
 				before := s.calls.Load()
 				resp := insightsOf(t, s, tenant, tc.id, query)
 				// One GetItem of the figures, one Query of the trend's
-				// history point, one BatchGetItem of the freshness (the
+				// history point, one GetItem of the price list, one BatchGetItem
+				// of the freshness (the
 				// subtests run one after the other).
-				if calls := s.calls.Load() - before; calls != 3 {
-					t.Errorf("the insights took %d DynamoDB calls, want 3", calls)
+				if calls := s.calls.Load() - before; calls != 4 {
+					t.Errorf("the insights took %d DynamoDB calls, want 4", calls)
 				}
 				if resp.status != http.StatusOK {
 					t.Fatalf("%d %s", resp.status, resp.body)

@@ -135,7 +135,7 @@ func (h *Handler) create(ctx context.Context, r *api.Request) (api.Response, err
 	case req.Dataset == nil:
 		return api.Response{}, api.BadRequest("dataset is required: users, customers or subscriptions", api.Detail{Field: "dataset", Reason: "required"})
 	case !export.Dataset(*req.Dataset).Valid():
-		return api.Response{}, api.BadRequest("dataset must be users, customers or subscriptions", api.Detail{Field: "dataset", Value: *req.Dataset})
+		return api.Response{}, api.BadRequest("dataset must be users, customers, subscriptions or reclaim", api.Detail{Field: "dataset", Value: *req.Dataset})
 	}
 	job.Dataset = *req.Dataset
 	switch {

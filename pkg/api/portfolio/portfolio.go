@@ -64,17 +64,23 @@ type Handler struct {
 	now    func() time.Time
 	// copilotHabitualDays is COPILOT_HABITUAL_DAYS.
 	copilotHabitualDays int
+	// defaultPrices (SKU_MONTHLY_PRICES) and renewalDays (RENEWAL_DAYS)
+	// serve the reclaim calendar.
+	defaultPrices *license.PriceList
+	renewalDays   int
 }
 
 // New builds the PortfolioFunction's handler on its store (pkg/app wires
 // it into the Lambda function).
 func New(st *store.Store, cfg config.Config) *Handler {
-	h := &Handler{store: st, now: time.Now, copilotHabitualDays: cfg.CopilotHabitual()}
+	h := &Handler{store: st, now: time.Now, copilotHabitualDays: cfg.CopilotHabitual(),
+		defaultPrices: license.PriceListOf(cfg.SKUMonthlyPrices, cfg.Currency), renewalDays: cfg.Thresholds().RenewalDays}
 	rt := api.NewRouter()
 	rt.Read(http.MethodGet, RoutePortfolio, h.portfolio)
 	rt.Read(http.MethodGet, RouteHistory, h.history)
 	rt.Read(http.MethodGet, RouteDeployment, h.analytics(analytics.Deployment, RouteDeployment))
 	rt.Read(http.MethodGet, RouteUsage, h.analytics(analytics.Usage, RouteUsage))
+	rt.Read(http.MethodGet, RouteReclaim, h.reclaim)
 	h.router = rt
 	return h
 }

@@ -570,8 +570,8 @@ func TestSampleEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, err := filepath.Glob(filepath.Join(root, "events", "portfolio-*.json"))
-	if err != nil || len(files) != 4 {
-		t.Fatalf("sample events %v (%v), want four", files, err)
+	if err != nil || len(files) != 5 {
+		t.Fatalf("sample events %v (%v), want five", files, err)
 	}
 	for _, file := range files {
 		payload, err := os.ReadFile(file)
@@ -598,6 +598,11 @@ func TestSampleEvents(t *testing.T) {
 		case "portfolio-history.json":
 			if len(body["items"].([]any)) == 0 {
 				t.Errorf("%s: %s", file, resp.Body)
+			}
+		case "portfolio-reclaim.json":
+			// The calendar the stream consumer kept for the demo customers.
+			if items, _ := body["items"].([]any); body["days"] != 90.0 || len(items) == 0 {
+				t.Errorf("%s: %.300s", file, resp.Body)
 			}
 		default:
 			if body["totalCount"].(float64) == 0 {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
+	"github.com/licenseinsights/licenseinsights/pkg/api/prices"
 	"github.com/licenseinsights/licenseinsights/pkg/blob"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
@@ -54,6 +55,7 @@ func New(ing *ingest.Service, st *store.Store, b *blob.Store, cfg config.Config)
 	rt.Write(http.MethodPost, "/v1/uploads", h.createUpload)
 	rt.Read(http.MethodGet, "/v1/uploads/{uploadId}", h.getUpload)
 	rt.Write(http.MethodDelete, "/v1/customers/{customerId}", h.deleteCustomer)
+	prices.Register(rt, st, license.PriceListOf(cfg.SKUMonthlyPrices, cfg.Currency))
 	h.router = rt
 	return h
 }

@@ -68,12 +68,17 @@ type Worker struct {
 	now    func() time.Time
 	// copilotHabitualDays is COPILOT_HABITUAL_DAYS, for the customers export.
 	copilotHabitualDays int
+	// defaultPrices (SKU_MONTHLY_PRICES) and reclaimDays (RENEWAL_DAYS,
+	// as a served horizon) serve the reclaim export.
+	defaultPrices *license.PriceList
+	reclaimDays   int
 }
 
 // New builds the ExportWorkerFunction's handler on its store and bucket
 // (pkg/app wires it into the Lambda function, whose entry point is Handle).
 func New(st *store.Store, b *blob.Store, cfg config.Config) *Worker {
-	return &Worker{store: st, blob: b, reader: st, now: time.Now, copilotHabitualDays: cfg.CopilotHabitual()}
+	return &Worker{store: st, blob: b, reader: st, now: time.Now, copilotHabitualDays: cfg.CopilotHabitual(),
+		defaultPrices: license.PriceListOf(cfg.SKUMonthlyPrices, cfg.Currency), reclaimDays: reclaimHorizon(cfg.Thresholds().RenewalDays)}
 }
 
 // Handle runs the export job of every INSERT record of an export job item.
@@ -224,6 +229,17 @@ func (w *Worker) write(ctx context.Context, t license.Tenant, job *store.ExportJ
 		contentType = "application/gzip"
 	}
 	req := export.Request{Tenant: t, Dataset: export.Dataset(job.Dataset), CustomerID: job.CustomerID, CopilotHabitualDays: w.copilotHabitualDays}
+	if req.Dataset == export.Reclaim {
+		// The tenant's list in force, else SKU_MONTHLY_PRICES.
+		req.Prices, req.ReclaimDays = w.defaultPrices, w.reclaimDays
+		sp, err := w.store.GetPrices(ctx, t)
+		switch {
+		case err == nil:
+			req.Prices = &sp.PriceList
+		case !errors.Is(err, store.ErrNotFound):
+			return store.ExportOutcome{}, err
+		}
+	}
 	for try := 1; ; try++ {
 		res, size, err := w.stream(ctx, key, contentType, job.Gzip, req)
 		if err == nil {
@@ -308,4 +324,14 @@ func reason(job *store.ExportJob, err error) string {
 		return "the export did not finish within the function's time limit; export one customer at a time"
 	}
 	return fmt.Sprintf("the export could not be written (internal error, logged with export id %s); create a new export", job.ID)
+}
+
+// reclaimHorizon is the served horizon (30, 90, 180) that covers RENEWAL_DAYS.
+func reclaimHorizon(renewalDays int) int {
+	for _, h := range license.ReclaimHorizons {
+		if renewalDays <= h {
+			return h
+		}
+	}
+	return license.ReclaimHorizons[len(license.ReclaimHorizons)-1]
 }

@@ -21,6 +21,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -74,6 +75,13 @@ func (a *Aggregator) Handle(ctx context.Context, ev events.DynamoDBEvent) (event
 		results = a.store.ApplyFiguresChanges(ctx, changes, a.now)
 		return nil
 	})
+	// The reclaim calendar follows the same records, each applied by state
+	// (store.ApplyReclaimChange): a failure fails the record, and the
+	// roll-up part of its retry is a duplicate.
+	_ = observe.Step(ctx, observe.StepRollup, func(ctx context.Context) error {
+		a.applyReclaim(ctx, changes, results)
+		return nil
+	})
 	now := a.now()
 	applied, duplicates := 0, 0
 	var lag time.Duration
@@ -97,6 +105,48 @@ func (a *Aggregator) Handle(ctx context.Context, ev events.DynamoDBEvent) (event
 		"duplicates", duplicates, "skipped", skipped, "failed", len(resp.BatchItemFailures), "lagSeconds", lag.Seconds())
 	return resp, nil
 }
+
+// applyReclaim applies the changes whose roll-up part went through to the
+// reclaim calendar: one customer's changes in record order, different
+// customers at once (at most reclaimWorkers). A failure fails the record.
+func (a *Aggregator) applyReclaim(ctx context.Context, changes []store.FiguresChange, results []store.ChangeResult) {
+	groups := map[string][]int{}
+	var order []string
+	for i, r := range results {
+		if r.Outcome != store.Applied && r.Outcome != store.Duplicate {
+			continue
+		}
+		k := changes[i].Tenant.ID() + "\x00" + changes[i].CustomerID
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	sem := make(chan struct{}, reclaimWorkers)
+	var wg sync.WaitGroup
+	for _, k := range order {
+		idx := groups[k]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for n, i := range idx {
+				if _, err := a.store.ApplyReclaimChange(ctx, changes[i]); err != nil {
+					// This record and the customer's later ones fail: they
+					// come again in order.
+					for _, j := range idx[n:] {
+						results[j] = store.ChangeResult{Err: fmt.Errorf("reclaim calendar: %w", err)}
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// reclaimWorkers bounds the customers whose calendar lines are written at once.
+const reclaimWorkers = 8
 
 // changeOf reads one record; ok is false for a record that is not about a
 // FIGURES item.
