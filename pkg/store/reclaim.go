@@ -18,6 +18,7 @@ package store
 // a new price list or horizon needs no recomputation.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,6 +52,10 @@ const (
 	attrLineKeys      = "lineKeys"
 	attrContrib       = "contrib"
 	attrRemoved       = "removed"
+	// attrRemovedBy is the sequence number of the stream record that left
+	// the tombstone: an INSERT record from before it is a replay of the
+	// removed customer, one from after it a customer created again.
+	attrRemovedBy = "removedBy"
 	// reclaimTombstoneTTL keeps a removed customer's tombstone as long as
 	// the roll-up keeps its APPLIED markers.
 	reclaimTombstoneTTL = 3 * 24 * time.Hour
@@ -212,6 +217,7 @@ func (s *Store) applyReclaim(ctx context.Context, c FiguresChange, rebuild bool)
 		oldKeys    []string
 		oldContrib = map[string]int{}
 		removed    bool
+		removedBy  string
 	)
 	if got.Item != nil {
 		if oldVersion, err = int64Of(got.Item, attrVersion); err != nil {
@@ -219,6 +225,9 @@ func (s *Store) applyReclaim(ctx context.Context, c FiguresChange, rebuild bool)
 		}
 		if b, ok := got.Item[attrRemoved].(*types.AttributeValueMemberBOOL); ok {
 			removed = b.Value
+		}
+		if v, ok := got.Item[attrRemovedBy].(*types.AttributeValueMemberS); ok {
+			removedBy = v.Value
 		}
 		if err := getJSON(got.Item, attrLineKeys, &oldKeys); err != nil {
 			return 0, err
@@ -239,6 +248,9 @@ func (s *Store) applyReclaim(ctx context.Context, c FiguresChange, rebuild bool)
 			return Duplicate, nil
 		}
 	case removed && c.Old == nil:
+		if removedBy != "" && compareSequence(c.RecordID, removedBy) <= 0 {
+			return Duplicate, nil // the removed customer's own INSERT, replayed
+		}
 		oldVersion = -1
 	case oldVersion > version || oldVersion == version && !rebuild:
 		return Duplicate, nil
@@ -289,6 +301,7 @@ func (s *Store) applyReclaim(ctx context.Context, c FiguresChange, rebuild bool)
 			// The tombstone outlives any redelivery (records are retried
 			// for at most a day), then goes.
 			set[attrRemoved] = &types.AttributeValueMemberBOOL{Value: true}
+			set[attrRemovedBy] = &types.AttributeValueMemberS{Value: c.RecordID}
 			set[attrExpiresAt] = numberAttr(time.Now().Add(reclaimTombstoneTTL).Unix())
 		}
 		if err := putJSON(set, attrLineKeys, newKeys); err != nil {
@@ -510,4 +523,14 @@ feed:
 		}
 	}
 	return done, first
+}
+
+// compareSequence orders two stream sequence numbers (decimal strings of
+// different lengths: the longer, without leading zeros, is the later).
+func compareSequence(a, b string) int {
+	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+	if len(a) != len(b) {
+		return cmp.Compare(len(a), len(b))
+	}
+	return strings.Compare(a, b)
 }

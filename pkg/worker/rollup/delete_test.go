@@ -77,7 +77,19 @@ func TestDeleteCustomerKeepsThePortfolioExact(t *testing.T) {
 			t.Fatalf("%s: no APPLIED# marker left (a replay would count its records again)", id)
 		}
 		for _, item := range out.Items {
-			if sk := item["SK"].(*types.AttributeValueMemberS).Value; !strings.HasPrefix(sk, "APPLIED#") {
+			sk := item["SK"].(*types.AttributeValueMemberS).Value
+			switch {
+			case strings.HasPrefix(sk, "APPLIED#"):
+			case sk == "RECLAIMSET":
+				// The reclaim calendar's tombstone: the removal took the
+				// customer's lines out, and it expires (TTL) like the
+				// markers, once no replay can come.
+				removed, _ := item["removed"].(*types.AttributeValueMemberBOOL)
+				_, expires := item["expiresAt"]
+				if removed == nil || !removed.Value || !expires {
+					t.Errorf("%s: RECLAIMSET left after the delete is not an expiring tombstone: %v", id, item)
+				}
+			default:
 				t.Errorf("%s: %s is left after the delete", id, sk)
 			}
 		}
