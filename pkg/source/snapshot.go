@@ -1,9 +1,11 @@
 package source
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -72,6 +74,27 @@ type snapshotState struct {
 	seen     map[string]bool
 	userRows int
 	keys     *userKeys
+	names    interner // SKUs and workload names of the users
+}
+
+// interner keeps one copy of each string that repeats across users (SKU
+// part numbers, workload names). It is bounded, so that a document of
+// made-up names cannot grow it: past the bound a string is kept as is.
+type interner map[string]string
+
+const maxInterned = 4096
+
+func (in *interner) of(s string) string {
+	if v, ok := (*in)[s]; ok {
+		return v
+	}
+	if *in == nil {
+		*in = interner{}
+	}
+	if len(*in) < maxInterned {
+		(*in)[s] = s
+	}
+	return s
 }
 
 func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
@@ -362,6 +385,15 @@ func (p *parser) snapshotUser(rec *record, o object, sn *snapshotState) error {
 	if rec.bad() {
 		return nil
 	}
+	// The decoder gave every user its own copy of each SKU and workload
+	// name; the ingest holds every user until the figures are computed, so
+	// the user keeps the one shared copy instead.
+	for i := range u.Licenses {
+		u.Licenses[i].SKU = sn.names.of(u.Licenses[i].SKU)
+	}
+	for i := range u.Workloads {
+		u.Workloads[i].Workload = license.Workload(sn.names.of(string(u.Workloads[i].Workload)))
+	}
 	return p.emit(u)
 }
 
@@ -376,7 +408,14 @@ func (r *record) userLicenses(o object, u *license.User) bool {
 		return false
 	}
 	ok := true
-	seen := map[string]int{}
+	// The licences kept so far, with their index in items, to name the
+	// first of a SKU listed twice; a few per user, so a scan (ToUpper of an
+	// upper-case part number does not allocate).
+	type kept struct {
+		upper string
+		i     int
+	}
+	var seen []kept
 	for i, item := range items {
 		lo, lok := r.asObject(item, append(o.path("licenses"), i))
 		if !lok || !r.requireMembers(lo, "license") {
@@ -389,12 +428,22 @@ func (r *record) userLicenses(o object, u *license.User) bool {
 			ok = false
 			continue
 		}
-		if first, dup := seen[strings.ToUpper(sku)]; dup {
-			r.problem(lo.path("sku"), "%q is listed twice (also licenses[%d])", sku, first)
+		upper, dup := strings.ToUpper(sku), false
+		for _, k := range seen {
+			if k.upper == upper {
+				r.problem(lo.path("sku"), "%q is listed twice (also licenses[%d])", sku, k.i)
+				dup = true
+				break
+			}
+		}
+		if dup {
 			ok = false
 			continue
 		}
-		seen[strings.ToUpper(sku)] = i
+		seen = append(seen, kept{upper, i})
+		if u.Licenses == nil {
+			u.Licenses = make([]license.License, 0, len(items))
+		}
 		u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
 	}
 	return ok
@@ -416,6 +465,9 @@ func (r *record) userWorkloads(o object, u *license.User) bool {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	if len(names) > 0 {
+		u.Workloads = make([]license.WorkloadUse, 0, len(names))
+	}
 	for _, name := range names {
 		path := wo.path(name)
 		if !validWorkloadName(name) {
@@ -463,11 +515,10 @@ func sortWorkloads(ws []license.WorkloadUse) {
 		}
 		return len(license.StandardWorkloads)
 	}
-	sort.SliceStable(ws, func(i, j int) bool {
-		ri, rj := rank(ws[i].Workload), rank(ws[j].Workload)
-		if ri != rj {
-			return ri < rj
+	slices.SortStableFunc(ws, func(a, b license.WorkloadUse) int {
+		if c := cmp.Compare(rank(a.Workload), rank(b.Workload)); c != 0 {
+			return c
 		}
-		return ws[i].Workload < ws[j].Workload
+		return cmp.Compare(a.Workload, b.Workload)
 	})
 }
