@@ -409,13 +409,15 @@ func (r *record) userLicenses(o object, u *license.User) bool {
 	}
 	ok := true
 	// The licences kept so far, with their index in items, to name the
-	// first of a SKU listed twice; a few per user, so a scan (ToUpper of an
-	// upper-case part number does not allocate).
+	// first of a SKU listed twice: a user has a few, so a scan (ToUpper of
+	// an upper-case part number does not allocate); past a handful a map,
+	// so that a record listing thousands stays linear.
 	type kept struct {
 		upper string
 		i     int
 	}
 	var seen []kept
+	var many map[string]int
 	for i, item := range items {
 		lo, lok := r.asObject(item, append(o.path("licenses"), i))
 		if !lok || !r.requireMembers(lo, "license") {
@@ -428,19 +430,31 @@ func (r *record) userLicenses(o object, u *license.User) bool {
 			ok = false
 			continue
 		}
-		upper, dup := strings.ToUpper(sku), false
+		upper, first := strings.ToUpper(sku), -1
+		if many != nil {
+			if f, dup := many[upper]; dup {
+				first = f
+			}
+		}
 		for _, k := range seen {
 			if k.upper == upper {
-				r.problem(lo.path("sku"), "%q is listed twice (also licenses[%d])", sku, k.i)
-				dup = true
+				first = k.i
 				break
 			}
 		}
-		if dup {
+		if first >= 0 {
+			r.problem(lo.path("sku"), "%q is listed twice (also licenses[%d])", sku, first)
 			ok = false
 			continue
 		}
-		seen = append(seen, kept{upper, i})
+		if len(seen) < 16 {
+			seen = append(seen, kept{upper, i})
+		} else {
+			if many == nil {
+				many = map[string]int{}
+			}
+			many[upper] = i
+		}
 		if u.Licenses == nil {
 			u.Licenses = make([]license.License, 0, len(items))
 		}
