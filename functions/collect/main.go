@@ -4,8 +4,8 @@
 package main
 
 import (
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/app"
+	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 )
 
 func main() { awsenv.Start("collect", app.Collect) }

@@ -3,8 +3,8 @@
 package main
 
 import (
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/app"
+	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 )
 
 func main() { awsenv.Start("collector", app.Collector) }
