@@ -482,8 +482,12 @@ func (r *record) userWorkloads(o object, u *license.User) bool {
 	if len(names) > 0 {
 		u.Workloads = make([]license.WorkloadUse, 0, len(names))
 	}
+	// One path for every workload of the user, its last segment the
+	// workload's name: a problem formats the path at once, and the
+	// workload's object does not outlive its iteration.
+	path := wo.path("")
 	for _, name := range names {
-		path := wo.path(name)
+		path[len(path)-1] = name
 		if !validWorkloadName(name) {
 			r.problem(path, "workload name %q must be 1-%d letters, digits, '_' or '-'", name, maxWorkloadName)
 			ok = false
