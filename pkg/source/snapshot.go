@@ -418,8 +418,11 @@ func (r *record) userLicenses(o object, u *license.User) bool {
 	}
 	var seen []kept
 	var many map[string]int
+	// One path for every licence, as for the workloads below.
+	path := append(o.path("licenses"), 0)
 	for i, item := range items {
-		lo, lok := r.asObject(item, append(o.path("licenses"), i))
+		path[len(path)-1] = i
+		lo, lok := r.asObject(item, path)
 		if !lok || !r.requireMembers(lo, "license") {
 			ok = false
 			continue
