@@ -200,7 +200,7 @@ func (p *parser) snapshotArray(js *jsonStream, key string, nullable bool, each r
 			return err
 		}
 		p.doc.Rows++
-		rec := &record{raw: raw, line: line, base: formatPath(key, i)}
+		rec := &record{raw: raw, line: line, array: key, index: i}
 		if o, ok := rec.asObject(v, nil); ok {
 			if err := each(rec, o); err != nil {
 				return err
@@ -334,7 +334,7 @@ func (p *parser) snapshotSubscription(rec *record, o object) {
 		name = catalog.Name(sku)
 	}
 	s := license.Subscription{ID: id, SKU: sku, Name: name, Quantity: quantity, Status: status, Trial: trial, Channel: channel, RenewalDate: renewal}
-	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
+	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.where())...)
 }
 
 // snapshotStatuses is every status the snapshot accepts, in the order docs/definitions.md#figures lists them.
