@@ -260,14 +260,14 @@ func skipDecoderValue(dec *json.Decoder) error {
 // record is one JSON record being validated: its bytes, where it starts,
 // its path, and the problems found so far.
 type record struct {
-	raw   []byte
-	line  int
-	base  string // path of the record, e.g. users[3]
+	raw  []byte
+	line int
+	base string // path of the record, e.g. users[3]
 	// array and index give base when it is empty: the snapshot's records
 	// format their path only when they have a problem (see where).
 	array string
 	index int
-	fold  bool   // member names match ignoring case (Microsoft formats)
+	fold  bool // member names match ignoring case (Microsoft formats)
 	probs []Problem
 	// unlisted counts the problems beyond maxRecordProblems, which are not
 	// located: locating costs a walk of the record, and a hostile record
