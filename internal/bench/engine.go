@@ -1,13 +1,21 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
@@ -18,17 +26,43 @@ import (
 // The child parses the customer's generated Graph active user detail report
 // (the users) and its three subscription lists (Graph directory
 // subscriptions, subscribedSkus, Partner Center), combines the
-// subscriptions as the ingest does, and only then starts the clock. The
-// documents stream from the generator through a pipe: no file is needed.
+// subscriptions as the ingest does, and only then starts the clock for
+// Compute. The users' report is read from a file the harness generated
+// once, the same file the DuckDB reference (duckdb.js) reads in the same
+// run; the subscription lists stream from the generator through a pipe.
 
-const jobEngine = "engine"
+const (
+	jobEngine = "engine"
+	jobDuckDB = "duckdb"
+	// engineWindow is the activity window whose per-workload active counts
+	// the engine and DuckDB must agree on.
+	engineWindow = 28
+)
 
 type engineParams struct {
-	Users int   `json:"users"`
-	Seed  int64 `json:"seed"`
+	Users int    `json:"users"`
+	Seed  int64  `json:"seed"`
+	File  string `json:"file"` // the generated Graph active user detail CSV
 }
 
-func init() { registerJob(jobEngine, engineJob) }
+// duckdbParams: the node_modules holding @duckdb/node-api, the script and
+// the CSV to read.
+type duckdbParams struct {
+	NodeModules string `json:"nodeModules"`
+	Script      string `json:"script"`
+	File        string `json:"file"`
+}
+
+// duckdbScript computes the reference figures; written to the scratch
+// directory for node to run.
+//
+//go:embed duckdb.js
+var duckdbScript []byte
+
+func init() {
+	registerJob(jobEngine, engineJob)
+	registerJob(jobDuckDB, duckdbJob)
+}
 
 func engineJob(_ context.Context, _ *jobEnv, raw json.RawMessage) (map[string]float64, error) {
 	var p engineParams
@@ -39,7 +73,7 @@ func engineJob(_ context.Context, _ *jobEnv, raw json.RawMessage) (map[string]fl
 	spec := portfoliogen.Customers(cfg)[0]
 
 	parseStart := time.Now()
-	report, users, err := parseGenerated(cfg, spec, portfoliogen.KindGraphActiveUserDetail)
+	report, users, err := parseFile(p.File, cfg, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -70,12 +104,61 @@ func engineJob(_ context.Context, _ *jobEnv, raw json.RawMessage) (map[string]fl
 	if len(result.Entitled) != len(users) || len(users) != p.Users {
 		return nil, fmt.Errorf("the engine gave %d entitled flags for %d users parsed of %d generated", len(result.Entitled), len(users), p.Users)
 	}
-	return map[string]float64{
+	values := map[string]float64{
 		"seconds":      wall.Seconds(),
 		"cpuSeconds":   cpu,
 		"users":        float64(len(users)),
 		"parseSeconds": parsed.Seconds(),
-	}, nil
+	}
+	for _, w := range result.Figures.Windows {
+		if w.Days == engineWindow {
+			for _, f := range w.Workloads {
+				values[string(f.Workload)+"_active"] = float64(f.Active)
+			}
+		}
+	}
+	return values, nil
+}
+
+// parseFile parses the generated users' report from file, holding the
+// users as the ingest collects them.
+func parseFile(file string, cfg portfoliogen.Config, spec portfoliogen.CustomerSpec) (*source.Document, []license.User, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	users := make([]license.User, 0, spec.Users)
+	doc, err := source.Parse(f, source.KindActiveUserDetail, source.Options{PartnerTenantID: cfg.PartnerTenant(), CustomerID: spec.ID},
+		func(u license.User) error {
+			users = append(users, u)
+			return nil
+		})
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing %s: %w", file, err)
+	}
+	return doc, users, nil
+}
+
+// duckdbJob runs the DuckDB reference in node and hands over what the
+// script measured of itself (its peak RSS is node's, not this process's).
+func duckdbJob(ctx context.Context, _ *jobEnv, raw json.RawMessage) (map[string]float64, error) {
+	var p duckdbParams
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, err
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "node", p.Script, p.NodeModules, p.File, benchDate.String(), strconv.Itoa(engineWindow))
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w: %s", filepath.Base(p.Script), err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	values := map[string]float64{}
+	if err := json.Unmarshal(out, &values); err != nil {
+		return nil, fmt.Errorf("the DuckDB script answered %q: %w", out, err)
+	}
+	return values, nil
 }
 
 // parseGenerated parses the customer's generated document of the given
@@ -108,27 +191,77 @@ func cpuSeconds() float64 {
 }
 
 // benchEngine measures the engine on sizes users.
+// Each run measures the engine and then DuckDB on the same file, so that a
+// busy moment of the machine falls on both alike; their per-workload
+// active counts must agree.
 func benchEngine(ctx context.Context, r *runner) ([]Figure, error) {
+	tools, err := infra.FindTools()
+	if err != nil {
+		return nil, err
+	}
+	script := filepath.Join(r.scratch, "duckdb.js")
+	if err := os.WriteFile(script, duckdbScript, 0o644); err != nil {
+		return nil, err
+	}
 	var out []Figure
 	for _, n := range r.engineSizes() {
-		var wall, cpu, rss []float64
+		cfg := portfoliogen.Config{Seed: 1, Customers: 1, Users: n, Exact: true, ReportDate: benchDate}
+		file := filepath.Join(r.scratch, fmt.Sprintf("engine-%d.csv", n))
+		if err := writeGenerated(file, cfg, portfoliogen.KindGraphActiveUserDetail); err != nil {
+			return out, err
+		}
+		var wall, cpu, rss, both, ddWall, ddRSS []float64
 		for i := range r.opts.Runs {
-			res, err := r.job(ctx, jobEngine, engineParams{Users: n, Seed: 1})
+			res, err := r.job(ctx, jobEngine, engineParams{Users: n, Seed: 1, File: file})
 			if err != nil {
 				return out, err
+			}
+			dd, err := r.job(ctx, jobDuckDB, duckdbParams{NodeModules: tools.NodeModulesDir, Script: script, File: file})
+			if err != nil {
+				return out, err
+			}
+			for _, w := range license.StandardWorkloads {
+				k := string(w) + "_active"
+				if res.Values[k] != dd.Values[k] {
+					return out, fmt.Errorf("%s users: %s active in %d days: the engine counts %.0f, DuckDB %.0f", count(n), w, engineWindow, res.Values[k], dd.Values[k])
+				}
 			}
 			wall = append(wall, res.Values["seconds"])
 			cpu = append(cpu, res.Values["cpuSeconds"])
 			rss = append(rss, res.MaxRSSMiB)
-			r.progress("engine", "%s users, run %d/%d: Compute %.2f s (CPU %.2f s; parse before it %.1f s), peak RSS %.0f MiB",
-				count(n), i+1, r.opts.Runs, res.Values["seconds"], res.Values["cpuSeconds"], res.Values["parseSeconds"], res.MaxRSSMiB)
+			both = append(both, res.Values["parseSeconds"]+res.Values["seconds"])
+			ddWall = append(ddWall, dd.Values["seconds"])
+			ddRSS = append(ddRSS, dd.Values["peakRSSKiB"]/1024)
+			r.progress("engine", "%s users, run %d/%d: parse %.2f s + Compute %.2f s (CPU %.2f s), peak RSS %.0f MiB; DuckDB %.2f s, %.0f MiB",
+				count(n), i+1, r.opts.Runs, res.Values["parseSeconds"], res.Values["seconds"], res.Values["cpuSeconds"], res.MaxRSSMiB,
+				dd.Values["seconds"], dd.Values["peakRSSKiB"]/1024)
 		}
 		c := count(n) + " users"
+		const ref = "DuckDB (@duckdb/node-api), per-workload licensed and active counts of the same CSV"
 		out = append(out,
 			figure("figures engine (CPU only)", c, "Compute", "s", wall),
 			figure("figures engine (CPU only)", c, "CPU time", "s", cpu),
-			figure("figures engine (CPU only)", c, "peak RSS, parse + Compute", "MiB", rss),
+			figure("figures engine (CPU only)", c, "parse + Compute", "s", both).against(ref, ddWall),
+			figure("figures engine (CPU only)", c, "peak RSS, parse + Compute", "MiB", rss).against(ref, ddRSS),
 		)
 	}
 	return out, nil
+}
+
+// writeGenerated writes the generated document of kind of cfg's one
+// customer to file.
+func writeGenerated(file string, cfg portfoliogen.Config, kind portfoliogen.Kind) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = portfoliogen.Write(bw, kind, cfg, portfoliogen.Customers(cfg)[0])
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

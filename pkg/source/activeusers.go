@@ -246,6 +246,10 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 	}
 	boolean := func(col int) bool {
 		switch v := strings.TrimSpace(rec[col]); {
+		case v == "True": // Graph's own spelling, before the folding compare
+			return true
+		case v == "False":
+			return false
 		case strings.EqualFold(v, "true"):
 			return true
 		case strings.EqualFold(v, "false"), v == "":
@@ -273,10 +277,21 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 		bad(c.refresh, "is %s but earlier rows have %s: one report has one refresh date", refresh, ar.p.doc.ReportDate)
 	}
 
+	// The record's fields are slices of one string holding the whole line
+	// (encoding/csv), so keeping them would keep every line of the report
+	// alive while the users are held: key and name are copied out together,
+	// in one allocation.
+	key, name := strings.TrimSpace(rec[c.upn]), strings.TrimSpace(rec[c.display])
+	both := key + name
+	// A user's workloads and (usually one or two) licences share one
+	// allocation too; a user with more licences than it holds grows the
+	// slice as append does.
+	back := new(userBacking)
 	u := license.User{
-		Key:         strings.TrimSpace(rec[c.upn]),
-		DisplayName: strings.TrimSpace(rec[c.display]),
+		Key:         both[:len(key)],
+		DisplayName: both[len(key):],
 		Deleted:     boolean(c.deleted),
+		Workloads:   back.workloads[:0],
 	}
 	switch {
 	case u.Key == "":
@@ -286,7 +301,6 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 	}
 
 	assigned := license.NoDate
-	u.Workloads = make([]license.WorkloadUse, 0, len(reportWorkloads))
 	for i, w := range reportWorkloads {
 		use := license.WorkloadUse{Workload: w.workload, Licensed: boolean(c.has[i]), LastActivity: date(c.last[i])}
 		u.MergeUse(use)
@@ -294,8 +308,11 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 			assigned = d
 		}
 	}
-	for _, sku := range ar.skus(rec[c.products]) {
-		u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
+	if skus := ar.skus(rec[c.products]); len(skus) > 0 {
+		u.Licenses = back.licenses[:0]
+		for _, sku := range skus {
+			u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
+		}
 	}
 	// Only a good row claims its key: with skipInvalid, the first good row
 	// of a user is the one kept.
@@ -305,6 +322,14 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 		}
 	}
 	return u, probs
+}
+
+// userBacking is the storage of one user's Workloads and Licenses: the
+// report's six workload columns merge into five workloads (OneDrive into
+// SharePoint), and most users hold one or two products.
+type userBacking struct {
+	workloads [5]license.WorkloadUse
+	licenses  [2]license.License
 }
 
 // skus maps an Assigned Products value to SKU part numbers.

@@ -8,6 +8,9 @@ import "github.com/licenseinsights/licenseinsights/pkg/license"
 // a row. Anything that is not eight digits in that shape, or not a real
 // calendar day, goes to license.ParseDate, which gives the error.
 func parseDate(s string) (license.Date, error) {
+	if s == "" { // most activity cells of a report
+		return license.NoDate, nil
+	}
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return license.ParseDate(s)
 	}

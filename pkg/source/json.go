@@ -260,10 +260,14 @@ func skipDecoderValue(dec *json.Decoder) error {
 // record is one JSON record being validated: its bytes, where it starts,
 // its path, and the problems found so far.
 type record struct {
-	raw   []byte
-	line  int
-	base  string // path of the record, e.g. users[3]
-	fold  bool   // member names match ignoring case (Microsoft formats)
+	raw  []byte
+	line int
+	base string // path of the record, e.g. users[3]
+	// array and index give base when it is empty: the snapshot's records
+	// format their path only when they have a problem (see where).
+	array string
+	index int
+	fold  bool // member names match ignoring case (Microsoft formats)
 	probs []Problem
 	// unlisted counts the problems beyond maxRecordProblems, which are not
 	// located: locating costs a walk of the record, and a hostile record
@@ -286,9 +290,17 @@ func (r *record) problem(segs []pathSeg, format string, args ...any) {
 	off := locate(r.raw, segs, r.fold)
 	r.probs = append(r.probs, Problem{
 		Line:   r.line + bytes.Count(r.raw[:off], []byte{'\n'}),
-		Column: formatPath(r.base, segs...),
+		Column: formatPath(r.where(), segs...),
 		Reason: fmt.Sprintf(format, args...),
 	})
+}
+
+// where is the record's path, e.g. users[3].
+func (r *record) where() string {
+	if r.base == "" && r.array != "" {
+		r.base = formatPath(r.array, r.index)
+	}
+	return r.base
 }
 
 // object is a decoded JSON object.

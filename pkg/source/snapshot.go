@@ -1,9 +1,11 @@
 package source
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -72,6 +74,27 @@ type snapshotState struct {
 	seen     map[string]bool
 	userRows int
 	keys     *userKeys
+	names    interner // SKUs and workload names of the users
+}
+
+// interner keeps one copy of each string that repeats across users (SKU
+// part numbers, workload names). It is bounded, so that a document of
+// made-up names cannot grow it: past the bound a string is kept as is.
+type interner map[string]string
+
+const maxInterned = 4096
+
+func (in *interner) of(s string) string {
+	if v, ok := (*in)[s]; ok {
+		return v
+	}
+	if *in == nil {
+		*in = interner{}
+	}
+	if len(*in) < maxInterned {
+		(*in)[s] = s
+	}
+	return s
 }
 
 func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
@@ -177,7 +200,7 @@ func (p *parser) snapshotArray(js *jsonStream, key string, nullable bool, each r
 			return err
 		}
 		p.doc.Rows++
-		rec := &record{raw: raw, line: line, base: formatPath(key, i)}
+		rec := &record{raw: raw, line: line, array: key, index: i}
 		if o, ok := rec.asObject(v, nil); ok {
 			if err := each(rec, o); err != nil {
 				return err
@@ -311,7 +334,7 @@ func (p *parser) snapshotSubscription(rec *record, o object) {
 		name = catalog.Name(sku)
 	}
 	s := license.Subscription{ID: id, SKU: sku, Name: name, Quantity: quantity, Status: status, Trial: trial, Channel: channel, RenewalDate: renewal}
-	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.base)...)
+	rec.probs = append(rec.probs, p.addSubscription(s, rec.line, rec.where())...)
 }
 
 // snapshotStatuses is every status the snapshot accepts, in the order docs/definitions.md#figures lists them.
@@ -362,6 +385,15 @@ func (p *parser) snapshotUser(rec *record, o object, sn *snapshotState) error {
 	if rec.bad() {
 		return nil
 	}
+	// The decoder gave every user its own copy of each SKU and workload
+	// name; the ingest holds every user until the figures are computed, so
+	// the user keeps the one shared copy instead.
+	for i := range u.Licenses {
+		u.Licenses[i].SKU = sn.names.of(u.Licenses[i].SKU)
+	}
+	for i := range u.Workloads {
+		u.Workloads[i].Workload = license.Workload(sn.names.of(string(u.Workloads[i].Workload)))
+	}
 	return p.emit(u)
 }
 
@@ -376,9 +408,21 @@ func (r *record) userLicenses(o object, u *license.User) bool {
 		return false
 	}
 	ok := true
-	seen := map[string]int{}
+	// The licences kept so far, with their index in items, to name the
+	// first of a SKU listed twice: a user has a few, so a scan (ToUpper of
+	// an upper-case part number does not allocate); past a handful a map,
+	// so that a record listing thousands stays linear.
+	type kept struct {
+		upper string
+		i     int
+	}
+	var seen []kept
+	var many map[string]int
+	// One path for every licence, as for the workloads below.
+	path := append(o.path("licenses"), 0)
 	for i, item := range items {
-		lo, lok := r.asObject(item, append(o.path("licenses"), i))
+		path[len(path)-1] = i
+		lo, lok := r.asObject(item, path)
 		if !lok || !r.requireMembers(lo, "license") {
 			ok = false
 			continue
@@ -389,12 +433,34 @@ func (r *record) userLicenses(o object, u *license.User) bool {
 			ok = false
 			continue
 		}
-		if first, dup := seen[strings.ToUpper(sku)]; dup {
+		upper, first := strings.ToUpper(sku), -1
+		if many != nil {
+			if f, dup := many[upper]; dup {
+				first = f
+			}
+		}
+		for _, k := range seen {
+			if k.upper == upper {
+				first = k.i
+				break
+			}
+		}
+		if first >= 0 {
 			r.problem(lo.path("sku"), "%q is listed twice (also licenses[%d])", sku, first)
 			ok = false
 			continue
 		}
-		seen[strings.ToUpper(sku)] = i
+		if len(seen) < 16 {
+			seen = append(seen, kept{upper, i})
+		} else {
+			if many == nil {
+				many = map[string]int{}
+			}
+			many[upper] = i
+		}
+		if u.Licenses == nil {
+			u.Licenses = make([]license.License, 0, len(items))
+		}
 		u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
 	}
 	return ok
@@ -416,8 +482,15 @@ func (r *record) userWorkloads(o object, u *license.User) bool {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	if len(names) > 0 {
+		u.Workloads = make([]license.WorkloadUse, 0, len(names))
+	}
+	// One path for every workload of the user, its last segment the
+	// workload's name: a problem formats the path at once, and the
+	// workload's object does not outlive its iteration.
+	path := wo.path("")
 	for _, name := range names {
-		path := wo.path(name)
+		path[len(path)-1] = name
 		if !validWorkloadName(name) {
 			r.problem(path, "workload name %q must be 1-%d letters, digits, '_' or '-'", name, maxWorkloadName)
 			ok = false
@@ -463,11 +536,10 @@ func sortWorkloads(ws []license.WorkloadUse) {
 		}
 		return len(license.StandardWorkloads)
 	}
-	sort.SliceStable(ws, func(i, j int) bool {
-		ri, rj := rank(ws[i].Workload), rank(ws[j].Workload)
-		if ri != rj {
-			return ri < rj
+	slices.SortStableFunc(ws, func(a, b license.WorkloadUse) int {
+		if c := cmp.Compare(rank(a.Workload), rank(b.Workload)); c != 0 {
+			return c
 		}
-		return ws[i].Workload < ws[j].Workload
+		return cmp.Compare(a.Workload, b.Workload)
 	})
 }

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -353,4 +354,25 @@ func TestParseSnapshotManyProblemsInOneUser(t *testing.T) {
 	if d.SkippedTotal != 500 || len(d.Skipped) != maxRecordProblems || d.Users != 1 {
 		t.Fatalf("SkippedTotal %d, Skipped %d, Users %d", d.SkippedTotal, len(d.Skipped), d.Users)
 	}
+}
+
+// A user listing many licences: the first sixteen SKUs kept are scanned,
+// the rest looked up in a map; a SKU listed again is named with the index
+// of its first listing whichever part holds it. Here SKU_0…SKU_19 are
+// licenses[0…19]; licenses[20] repeats SKU_2 (scanned part) and
+// licenses[21] repeats sku_18 (map part, in other letter case).
+func TestSnapshotManyLicencesListedTwice(t *testing.T) {
+	var ls []string
+	for i := range 20 {
+		ls = append(ls, fmt.Sprintf(`{"sku": "SKU_%d"}`, i))
+	}
+	ls = append(ls, `{"sku": "SKU_2"}`, `{"sku": "sku_18"}`)
+	doc := snapshotHead + `  "users": [
+    {"key": "a@x.com", "licenses": [` + strings.Join(ls, ", ") + `]}
+  ]
+}`
+	checkProblems(t, invalid(t, doc, KindSnapshot, Options{CustomerID: "fabrikam"}), []wantProblem{
+		{6, "users[0].licenses[20].sku", `"SKU_2" is listed twice (also licenses[2])`},
+		{6, "users[0].licenses[21].sku", `"sku_18" is listed twice (also licenses[18])`},
+	})
 }
