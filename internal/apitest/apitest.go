@@ -5,7 +5,10 @@
 package apitest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,6 +41,44 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+}
+
+// String is the status and the start of the body, for failure messages.
+func (r Response) String() string {
+	return fmt.Sprintf("%d %s", r.Status, Truncate(string(r.Body), 800))
+}
+
+// Decode reads the JSON body into v; a body that is not fails the test.
+func (r Response) Decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("the body is not the expected JSON: %v: %s", err, r)
+	}
+}
+
+// Truncate keeps the first n bytes of s, marking a cut with "…".
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// NewRequest is a request to the API at url: body, when not nil, sent as
+// JSON; token, when not "", as the bearer token.
+func NewRequest(t testing.TB, method, url, token string, body []byte) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
 }
 
 // Do sends req with client and reads the whole answer; a transport error
@@ -79,6 +120,22 @@ func StartStack(t testing.TB, opts devstack.Options) *devstack.Stack {
 		t.Logf("local stack: %s in %v", step.Step, step.Duration.Round(time.Millisecond))
 	}
 	return stack
+}
+
+// StartSuite starts the local stack as the end-to-end suites run it: with
+// tokens (devstack.ParseTokens' "token=tenant[:reader],…"), every function
+// of the template required, and redelivery without back-off, on top of
+// opts.
+func StartSuite(t testing.TB, tokens string, opts devstack.Options) *devstack.Stack {
+	t.Helper()
+	parsed, err := devstack.ParseTokens(tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Tokens = parsed
+	opts.RequireAllFunctions = true
+	opts.RetryBackoff = func(int) time.Duration { return 0 }
+	return StartStack(t, opts)
 }
 
 // WaitIdle waits until the stack's stream consumers (roll-up, export

@@ -551,7 +551,7 @@ func TestCrossTenant(t *testing.T) {
 		after := w.viewsOfA(t)
 		for _, target := range slices.Sorted(maps.Keys(before)) {
 			if before[target] != after[target] {
-				t.Errorf("A's %s changed while B acted:\nbefore: %s\n after: %s", target, truncate(before[target], 800), truncate(after[target], 800))
+				t.Errorf("A's %s changed while B acted:\nbefore: %s\n after: %s", target, apitest.Truncate(before[target], 800), apitest.Truncate(after[target], 800))
 			}
 		}
 	})
