@@ -1467,28 +1467,14 @@ func unprovokable(status int, c routeCase) string {
 // TestEveryRouteHasAContractCase fails when template.yaml gains a route
 // without a case here, or loses one a case still names.
 func TestEveryRouteHasAContractCase(t *testing.T) {
-	cs := cases()
-	declared := map[string]bool{}
-	for _, r := range apitest.Routes(t) {
-		key := r.Method + " " + r.Path
-		declared[key] = true
-		c, ok := cs[key]
-		if !ok {
-			t.Errorf("template.yaml route %s (%s) has no contract case in internal/apicontract", key, r.Function)
-			continue
-		}
+	apitest.CoverRoutes(t, cases(), "contract", "internal/apicontract", func(r infra.Route, key string, c routeCase) {
 		if c.calls == nil {
 			t.Errorf("case %s has no calls", key)
 		}
 		if r.Method == http.MethodPost && !c.writerOnly {
 			t.Errorf("case %s: every POST route needs the writer role", key)
 		}
-	}
-	for key := range cs {
-		if !declared[key] {
-			t.Errorf("contract case %s names no route of template.yaml", key)
-		}
-	}
+	})
 }
 
 // TestResponsesMatchOpenAPI runs every case against the local stack, then
@@ -1505,22 +1491,15 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 
 	// Reads first: their checks expect the set-up's data, which the write
 	// cases add to.
-	for _, writes := range []bool{false, true} {
-		for _, r := range routes {
-			key := r.Method + " " + r.Path
-			c, ok := cs[key]
-			if !ok || (r.Method != http.MethodGet) != writes {
-				continue // a missing case fails TestEveryRouteHasAContractCase
+	// A missing case fails TestEveryRouteHasAContractCase.
+	apitest.RunReadsThenWrites(t, routes, cs, func(r infra.Route, _ routeCase) bool { return r.Method != http.MethodGet },
+		func(t *testing.T, key string, c routeCase) {
+			calls := c.calls(e)
+			for _, cl := range calls {
+				e.do(t, key, cl)
 			}
-			t.Run(key, func(t *testing.T) {
-				calls := c.calls(e)
-				for _, cl := range calls {
-					e.do(t, key, cl)
-				}
-				e.authorization(t, key, c, calls)
-			})
-		}
-	}
+			e.authorization(t, key, c, calls)
+		})
 	e.waitIdle(t) // the export the write cases started, before the stack stops
 
 	t.Run("coverage", func(t *testing.T) {

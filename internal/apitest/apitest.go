@@ -36,6 +36,50 @@ func Routes(t testing.TB) []infra.Route {
 	return routes
 }
 
+// CoverRoutes checks that cases (keyed "METHOD /path") has a case for every
+// route of template.yaml and none for a route it does not declare; check,
+// when not nil, asserts more of each route's case. suite and pkg name the
+// suite in the messages ("contract", "internal/apicontract").
+func CoverRoutes[C any](t *testing.T, cases map[string]C, suite, pkg string, check func(r infra.Route, key string, c C)) {
+	t.Helper()
+	declared := map[string]bool{}
+	for _, r := range Routes(t) {
+		key := r.Method + " " + r.Path
+		declared[key] = true
+		c, ok := cases[key]
+		if !ok {
+			t.Errorf("template.yaml route %s (%s) has no %s case in %s", key, r.Function, suite, pkg)
+			continue
+		}
+		if check != nil {
+			check(r, key, c)
+		}
+	}
+	for key := range cases {
+		if !declared[key] {
+			t.Errorf("%s case %s names no route of template.yaml", suite, key)
+		}
+	}
+}
+
+// RunReadsThenWrites runs each route's case as a sub-test named by its key:
+// first the cases write says do not write (their checks expect the
+// set-up's data, which the writes add to), then the writes. A route
+// without a case is passed over (CoverRoutes reports it).
+func RunReadsThenWrites[C any](t *testing.T, routes []infra.Route, cases map[string]C, write func(r infra.Route, c C) bool, run func(t *testing.T, key string, c C)) {
+	t.Helper()
+	for _, writes := range []bool{false, true} {
+		for _, r := range routes {
+			key := r.Method + " " + r.Path
+			c, ok := cases[key]
+			if !ok || write(r, c) != writes {
+				continue
+			}
+			t.Run(key, func(t *testing.T) { run(t, key, c) })
+		}
+	}
+}
+
 // Response is an answer read whole.
 type Response struct {
 	Status int

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 )
 
 // routeCase is how the suite attacks one route of template.yaml.
@@ -466,19 +467,7 @@ func cases() map[string]routeCase {
 // without a case here, or loses one a case still names.
 func TestEveryRouteHasACrossTenantCase(t *testing.T) {
 	cs := cases()
-	declared := map[string]bool{}
-	for _, r := range apitest.Routes(t) {
-		key := r.Method + " " + r.Path
-		declared[key] = true
-		if _, ok := cs[key]; !ok {
-			t.Errorf("template.yaml route %s (%s) has no cross-tenant case in internal/tenancytest", key, r.Function)
-		}
-	}
-	for key := range cs {
-		if !declared[key] {
-			t.Errorf("cross-tenant case %s names no route of template.yaml", key)
-		}
-	}
+	apitest.CoverRoutes(t, cs, "cross-tenant", "internal/tenancytest", nil)
 	for key, c := range cs {
 		if c.asWrongTenant == nil || c.probe == nil || c.reader == 0 {
 			t.Errorf("case %s is incomplete", key)
@@ -503,16 +492,9 @@ func TestCrossTenant(t *testing.T) {
 	t.Logf("stack and set-up: %v", time.Since(start).Round(time.Millisecond))
 	before := w.viewsOfA(t)
 
-	for _, writes := range []bool{false, true} {
-		for _, r := range routes {
-			key := r.Method + " " + r.Path
-			c, ok := cs[key]
-			if !ok || c.write != writes {
-				continue // a missing case fails TestEveryRouteHasACrossTenantCase
-			}
-			t.Run(key, func(t *testing.T) { c.asWrongTenant(t, w) })
-		}
-	}
+	// A missing case fails TestEveryRouteHasACrossTenantCase.
+	apitest.RunReadsThenWrites(t, routes, cs, func(_ infra.Route, c routeCase) bool { return c.write },
+		func(t *testing.T, _ string, c routeCase) { c.asWrongTenant(t, w) })
 
 	t.Run("tokens", func(t *testing.T) {
 		for _, r := range routes {
