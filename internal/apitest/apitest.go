@@ -1,5 +1,5 @@
 // Package apitest holds what the suites that drive the API end to end
-// (internal/tenancytest, internal/apicontract) share: starting and waiting
+// (internal/tenancytest, internal/apicontract, internal/browsertest) share: starting and waiting
 // on the local stack, the routes they must each cover, and one way to send
 // a request and keep the whole answer.
 package apitest
