@@ -32,10 +32,8 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"io"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
 	"github.com/licenseinsights/licenseinsights/pkg/config"
 	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
@@ -44,17 +42,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	open := func(ctx context.Context, table string) (*store.Store, error) {
-		if table != "" {
-			os.Setenv("TABLE_NAME", table)
-		}
-		env, err := awsenv.Load(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return store.New(env.DynamoDB, env.Table), nil
-	}
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, open))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv, app.OpenStore))
 }
 
 // run is the command with its environment and store opener injected.
@@ -71,16 +59,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "recompute-figures: %v\n", err)
 		return 1
 	}
-	var list []license.Tenant
-	for _, id := range strings.Split(*tenants, ",") {
-		if id = strings.TrimSpace(id); id == "" {
-			continue
-		}
-		t, err := license.NewTenant(id)
-		if err != nil {
-			return fail(fmt.Errorf("-tenant: %w", err))
-		}
-		list = append(list, t)
+	list, err := license.ParseTenants(*tenants)
+	if err != nil {
+		return fail(fmt.Errorf("-tenant: %w", err))
 	}
 	if len(list) == 0 {
 		return fail(errors.New("-tenant is required: the tenant ids whose customers to recompute"))

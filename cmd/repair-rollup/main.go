@@ -25,11 +25,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/licenseinsights/licenseinsights/pkg/awsenv"
+	"github.com/licenseinsights/licenseinsights/pkg/app"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
@@ -43,17 +42,7 @@ const (
 
 func main() {
 	ctx := context.Background()
-	open := func(ctx context.Context, table string) (*store.Store, error) {
-		if table != "" {
-			os.Setenv("TABLE_NAME", table)
-		}
-		env, err := awsenv.Load(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return store.New(env.DynamoDB, env.Table), nil
-	}
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, open))
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, app.OpenStore))
 }
 
 // run is the command with its store opener injected (tests give DynamoDB
@@ -74,16 +63,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, open func
 	if fs.NArg() > 0 {
 		return fail(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	var list []license.Tenant
-	for _, id := range strings.Split(*tenants, ",") {
-		if id = strings.TrimSpace(id); id == "" {
-			continue
-		}
-		t, err := license.NewTenant(id)
-		if err != nil {
-			return fail(fmt.Errorf("-tenant: %w", err))
-		}
-		list = append(list, t)
+	list, err := license.ParseTenants(*tenants)
+	if err != nil {
+		return fail(fmt.Errorf("-tenant: %w", err))
 	}
 	if len(list) == 0 {
 		return fail(errors.New("-tenant is required: the tenant ids whose roll-ups to check"))

@@ -273,23 +273,7 @@ type env struct {
 }
 
 // response is one answer of the API.
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func (r response) String() string {
-	return fmt.Sprintf("%d %s", r.Status, truncate(string(r.Body), 800))
-}
-
-// decode reads the JSON body into v.
-func (r response) decode(t *testing.T, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		t.Fatalf("the body is not the expected JSON: %v: %s", err, r)
-	}
-}
+type response = apitest.Response
 
 // call is one request of a case and what it must answer.
 type call struct {
@@ -327,14 +311,7 @@ func start(t *testing.T) *env {
 	if err := spec.Check(); err != nil {
 		t.Fatalf("openapi.yaml: %v", err)
 	}
-	tokens, err := devstack.ParseTokens(writerToken + "=" + tenantID + "," + readerToken + "=" + tenantID + ":reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack := apitest.StartStack(t, devstack.Options{
-		Tokens:              tokens,
-		RequireAllFunctions: true,
-		RetryBackoff:        func(int) time.Duration { return 0 },
+	stack := apitest.StartSuite(t, writerToken+"="+tenantID+","+readerToken+"="+tenantID+":reader", devstack.Options{
 		// The template's configuration at its defaults, but for the
 		// prices; nothing of the machine's environment leaks in.
 		Getenv: func(name string) string {
@@ -362,21 +339,13 @@ func (e *env) waitIdle(t *testing.T) {
 
 func (e *env) send(t *testing.T, token, method, target string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, e.stack.APIURL+target, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	switch token {
 	case noToken:
+		token = ""
 	case "":
-		req.Header.Set("Authorization", "Bearer "+writerToken)
-	default:
-		req.Header.Set("Authorization", "Bearer "+token)
+		token = writerToken
 	}
-	return e.fetch(t, req)
+	return e.fetch(t, apitest.NewRequest(t, method, e.stack.APIURL+target, token, body))
 }
 
 func (e *env) fetch(t *testing.T, req *http.Request) response {
@@ -399,7 +368,7 @@ func (e *env) do(t *testing.T, route string, c call) (response, bool) {
 		e.seen[route] = map[int]bool{}
 	}
 	e.seen[route][r.Status] = true
-	what := fmt.Sprintf("%s (%s %s)", c.name, c.method, truncate(c.target, 200))
+	what := fmt.Sprintf("%s (%s %s)", c.name, c.method, apitest.Truncate(c.target, 200))
 
 	if r.Status != c.status {
 		t.Errorf("%s: status %d, want %d: %s", what, r.Status, c.status, r)
@@ -408,7 +377,7 @@ func (e *env) do(t *testing.T, route string, c call) (response, bool) {
 		t.Errorf("%s: Content-Type %q, want application/json", what, ct)
 	}
 	if err := e.spec.ValidateResponse(method, pattern, r.Status, r.Body); err != nil {
-		t.Errorf("%s: the %d answer does not match openapi.yaml:\n%v\nbody: %s", what, r.Status, err, truncate(string(r.Body), 2000))
+		t.Errorf("%s: the %d answer does not match openapi.yaml:\n%v\nbody: %s", what, r.Status, err, apitest.Truncate(string(r.Body), 2000))
 	}
 	if r.Status/100 == 2 {
 		e.closedSchema(t, what, method, pattern, r)
@@ -690,17 +659,10 @@ func wantNull(t *testing.T, what string, got *float64) {
 func wantErrorCode(t *testing.T, r response, code string) {
 	t.Helper()
 	var e apiError
-	r.decode(t, &e)
+	r.Decode(t, &e)
 	if e.Error.Code != code {
 		t.Errorf("error code %q, want %q: %s", e.Error.Code, code, r)
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // ---------------------------------------------------------------------------
@@ -715,7 +677,7 @@ func (e *env) setUp(t *testing.T) {
 			name: name, method: http.MethodPost, target: "/v1/customers/" + id + "/reports?kind=snapshot" + query, body: doc, status: http.StatusOK,
 			check: func(t *testing.T, r response) {
 				var out ingestOutcome
-				r.decode(t, &out)
+				r.Decode(t, &out)
 				check(t, out)
 			},
 		})
@@ -741,7 +703,7 @@ func (e *env) setUp(t *testing.T) {
 	// rejected, one never sent (pending).
 	newUpload := func(name string, body map[string]any) upload {
 		var up upload
-		e.must(t, routeNewUpload, call{name: name, method: http.MethodPost, target: "/v1/uploads", body: jsonBody(body), status: http.StatusCreated}).decode(t, &up)
+		e.must(t, routeNewUpload, call{name: name, method: http.MethodPost, target: "/v1/uploads", body: jsonBody(body), status: http.StatusCreated}).Decode(t, &up)
 		return up
 	}
 	up := newUpload("upload of tailspin", map[string]any{"customerId": "tailspin", "kind": "snapshot"})
@@ -755,7 +717,7 @@ func (e *env) setUp(t *testing.T) {
 	newExport := func(name string, body map[string]any) string {
 		var job export
 		r := e.must(t, routeNewExport, call{name: name, method: http.MethodPost, target: "/v1/exports", body: jsonBody(body), status: http.StatusAccepted})
-		r.decode(t, &job)
+		r.Decode(t, &job)
 		if loc := r.Header.Get("Location"); loc != "/v1/exports/"+job.ExportID {
 			t.Errorf("%s: Location %q, want /v1/exports/%s", name, loc, job.ExportID)
 		}
@@ -835,7 +797,7 @@ func cases() map[string]routeCase {
 				{name: "the same document again", method: http.MethodPost, target: "/v1/customers/contoso/reports?kind=snapshot", body: contoso(d, 5, 3).bytes(), status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var out ingestOutcome
-						r.decode(t, &out)
+						r.Decode(t, &out)
 						if out.Status != "unchanged" {
 							t.Errorf("resending contoso's document: status %q, want unchanged", out.Status)
 						}
@@ -849,7 +811,7 @@ func cases() map[string]routeCase {
 				{name: "a bad row, not skipped", method: http.MethodPost, target: "/v1/customers/skipper/reports?kind=snapshot", body: withBadRow("skipper", "Skipper Co", d).bytes(), status: http.StatusUnprocessableEntity,
 					check: func(t *testing.T, r response) {
 						var got apiError
-						r.decode(t, &got)
+						r.Decode(t, &got)
 						if got.Error.Code != "invalid_document" || len(got.Error.Details) == 0 || got.Error.Details[0]["line"] == nil {
 							t.Errorf("422 without the problem's line: %s", r)
 						}
@@ -867,7 +829,7 @@ func cases() map[string]routeCase {
 						var out struct {
 							CustomerID string `json:"customerId"`
 						}
-						r.decode(t, &out)
+						r.Decode(t, &out)
 						if out.CustomerID != "skipper" {
 							t.Errorf("delete: %s", r)
 						}
@@ -886,7 +848,7 @@ func cases() map[string]routeCase {
 				{name: "upload with the kind detected", method: http.MethodPost, target: "/v1/uploads", body: jsonBody(map[string]any{"customerId": "contoso"}), status: http.StatusCreated,
 					check: func(t *testing.T, r response) {
 						var up upload
-						r.decode(t, &up)
+						r.Decode(t, &up)
 						if up.Status != "pending" || !strings.Contains(up.UploadURL, "/uploads/"+tenantID+"/"+up.UploadID) {
 							t.Errorf("new upload %+v: want pending, its URL under uploads/%s/<id>", up, tenantID)
 						}
@@ -894,7 +856,7 @@ func cases() map[string]routeCase {
 				{name: "invalid customer id", method: http.MethodPost, target: "/v1/uploads", body: jsonBody(map[string]any{"customerId": "not an id"}), status: http.StatusBadRequest,
 					check: func(t *testing.T, r response) {
 						var got apiError
-						r.decode(t, &got)
+						r.Decode(t, &got)
 						if len(got.Error.Details) != 1 || got.Error.Details[0]["field"] != "customerId" {
 							t.Errorf("400 does not name customerId: %s", r)
 						}
@@ -909,7 +871,7 @@ func cases() map[string]routeCase {
 				{name: "succeeded upload", method: http.MethodGet, target: "/v1/uploads/" + e.uploadDone, status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var up upload
-						r.decode(t, &up)
+						r.Decode(t, &up)
 						if up.Status != "succeeded" || up.StartedAt == nil {
 							t.Fatalf("tailspin's upload: %s, want succeeded", r)
 						}
@@ -924,7 +886,7 @@ func cases() map[string]routeCase {
 				{name: "failed upload", method: http.MethodGet, target: "/v1/uploads/" + e.uploadFailed, status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var up upload
-						r.decode(t, &up)
+						r.Decode(t, &up)
 						if up.Status != "failed" {
 							t.Fatalf("the bad document's upload: %s, want failed", r)
 						}
@@ -935,7 +897,7 @@ func cases() map[string]routeCase {
 				{name: "pending upload", method: http.MethodGet, target: "/v1/uploads/" + e.uploadPending, status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var up upload
-						r.decode(t, &up)
+						r.Decode(t, &up)
 						if up.Status != "pending" || up.Result != nil || up.StartedAt != nil {
 							t.Errorf("the upload never sent: %s, want pending without result", r)
 						}
@@ -949,7 +911,7 @@ func cases() map[string]routeCase {
 		routeCustomers: {calls: func(e *env) []call {
 			list := func(t *testing.T, r response) []string {
 				var p page[headline]
-				r.decode(t, &p)
+				r.Decode(t, &p)
 				return ids(p.Items)
 			}
 			return []call{
@@ -977,7 +939,7 @@ func cases() map[string]routeCase {
 				{name: "first page of one", method: http.MethodGet, target: "/v1/customers?limit=1", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p page[headline]
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						if len(p.Items) != 1 || p.NextCursor == nil {
 							t.Fatalf("first page of one: %s, want one item and a nextCursor", r)
 						}
@@ -996,7 +958,7 @@ func cases() map[string]routeCase {
 		routeInsights: {calls: func(e *env) []call {
 			get := func(t *testing.T, r response) insights {
 				var in insights
-				r.decode(t, &in)
+				r.Decode(t, &in)
 				return in
 			}
 			calls := []call{
@@ -1069,7 +1031,7 @@ func cases() map[string]routeCase {
 			d := e.date
 			points := func(t *testing.T, r response) page[historyPoint] {
 				var p page[historyPoint]
-				r.decode(t, &p)
+				r.Decode(t, &p)
 				return p
 			}
 			return []call{
@@ -1112,7 +1074,7 @@ func cases() map[string]routeCase {
 				{name: "portfolio", method: http.MethodGet, target: "/v1/portfolio", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p portfolio
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						if want := (license.BandCounts{Low: 0, Medium: 1, High: 3, Unknown: 1}); p.Customers != 5 || p.Bands != want || p.WindowDays != 28 {
 							t.Errorf("portfolio: %d customers, bands %+v, window %d; want 5, %+v, 28", p.Customers, p.Bands, p.WindowDays, want)
 						}
@@ -1132,7 +1094,7 @@ func cases() map[string]routeCase {
 				{name: "7 days, top 1", method: http.MethodGet, target: "/v1/portfolio?window=7&top=1", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p portfolio
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						if p.WindowDays != 7 || len(p.LowestUsage) != 1 || len(p.UpsellCandidates) != 1 {
 							t.Errorf("?window=7&top=1: window %d, lists of %d and %d; want 7, 1, 1", p.WindowDays, len(p.LowestUsage), len(p.UpsellCandidates))
 						}
@@ -1148,7 +1110,7 @@ func cases() map[string]routeCase {
 				{name: "history", method: http.MethodGet, target: "/v1/portfolio/history", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p page[historyPoint]
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						if len(p.Items) == 0 || p.Items[len(p.Items)-1].Customers != 5 || p.Items[len(p.Items)-1].Date != d.String() {
 							t.Errorf("portfolio history: %s, want today with 5 customers last", r)
 						}
@@ -1158,7 +1120,7 @@ func cases() map[string]routeCase {
 				{name: "one day a page", method: http.MethodGet, target: "/v1/portfolio/history?limit=1&to=" + d.AddDays(1).String(), status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p page[historyPoint]
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						if len(p.Items) != 1 || p.NextCursor == nil {
 							t.Fatalf("portfolio history page of one: %s, want one day and a nextCursor", r)
 						}
@@ -1180,7 +1142,7 @@ func cases() map[string]routeCase {
 		routeDeployment: {calls: func(e *env) []call {
 			rows := func(t *testing.T, r response) analyticsPage {
 				var p analyticsPage
-				r.decode(t, &p)
+				r.Decode(t, &p)
 				return p
 			}
 			return []call{
@@ -1224,7 +1186,7 @@ func cases() map[string]routeCase {
 				{name: "an operator Partner Center does not have", method: http.MethodGet, target: "/v1/analytics/licenses/deployment?filter=" + url.QueryEscape("licensesSold gt 1"), status: http.StatusBadRequest,
 					check: func(t *testing.T, r response) {
 						var got apiError
-						r.decode(t, &got)
+						r.Decode(t, &got)
 						if len(got.Error.Details) != 1 || got.Error.Details[0]["field"] != "filter" {
 							t.Errorf("bad filter: %s, want a detail about filter", r)
 						}
@@ -1243,7 +1205,7 @@ func cases() map[string]routeCase {
 				{name: "every row", method: http.MethodGet, target: "/v1/analytics/licenses/usage", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p analyticsPage
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						qualified, active := 0.0, 0.0
 						for _, row := range p.Value {
 							qualified += number(row["licensesQualified"])
@@ -1265,7 +1227,7 @@ func cases() map[string]routeCase {
 				{name: "every customer", method: http.MethodPost, target: "/v1/collections", status: http.StatusAccepted,
 					check: func(t *testing.T, r response) {
 						var run collectionRun
-						r.decode(t, &run)
+						r.Decode(t, &run)
 						// Without a saved list the customers come from Partner
 						// Center, which the unconfigured connection cannot ask.
 						if run.Status == "failed" && (run.Reason == nil || !strings.Contains(*run.Reason, "MS_CLIENT_ID")) {
@@ -1276,7 +1238,7 @@ func cases() map[string]routeCase {
 					body: jsonBody(map[string]any{"customerIds": []string{"0B1C2D3E-0000-4000-8000-000000000001", "0b1c2d3e-0000-4000-8000-000000000001", "contoso.onmicrosoft.com"}}), status: http.StatusAccepted,
 					check: func(t *testing.T, r response) {
 						var run collectionRun
-						r.decode(t, &run)
+						r.Decode(t, &run)
 						total := 0
 						for _, n := range run.Counts {
 							total += n
@@ -1305,7 +1267,7 @@ func cases() map[string]routeCase {
 				{name: "a run", method: http.MethodGet, target: "/v1/collections/" + e.collection + "?limit=1", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var run collectionRun
-						r.decode(t, &run)
+						r.Decode(t, &run)
 						if run.CollectionID != e.collection {
 							t.Errorf("GET of run %s answered %s", e.collection, r)
 						}
@@ -1325,7 +1287,7 @@ func cases() map[string]routeCase {
 							CustomerIDs []string `json:"customerIds"`
 							Source      string   `json:"source"`
 						}
-						r.decode(t, &got)
+						r.Decode(t, &got)
 						if !slices.Equal(got.CustomerIDs, []string{"0b1c2d3e-0000-4000-8000-000000000002"}) || got.Source != "list" {
 							t.Errorf("stored list: %s, want the one id, trimmed and lower-cased, source list", r)
 						}
@@ -1347,7 +1309,7 @@ func cases() map[string]routeCase {
 				{name: "subscriptions", method: http.MethodPost, target: "/v1/exports", body: jsonBody(map[string]any{"dataset": "subscriptions", "format": "csv"}), status: http.StatusAccepted,
 					check: func(t *testing.T, r response) {
 						var job export
-						r.decode(t, &job)
+						r.Decode(t, &job)
 						if job.Status != "pending" || job.CustomerID != nil || job.DownloadURL != nil || job.Rows != nil {
 							t.Errorf("new export: %s, want pending, every customer, no link or counts yet", r)
 						}
@@ -1366,7 +1328,7 @@ func cases() map[string]routeCase {
 				{name: "every export", method: http.MethodGet, target: "/v1/exports", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p page[export]
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						var got []string
 						for _, job := range p.Items {
 							got = append(got, job.ExportID)
@@ -1383,7 +1345,7 @@ func cases() map[string]routeCase {
 				{name: "one a page", method: http.MethodGet, target: "/v1/exports?limit=1", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p page[export]
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						if len(p.Items) != 1 || p.NextCursor == nil {
 							t.Fatalf("exports page of one: %s, want one job and a nextCursor", r)
 						}
@@ -1397,7 +1359,7 @@ func cases() map[string]routeCase {
 		routeExport: {writerOnly: true, calls: func(e *env) []call {
 			job := func(t *testing.T, r response) export {
 				var j export
-				r.decode(t, &j)
+				r.Decode(t, &j)
 				return j
 			}
 			return []call{
@@ -1525,7 +1487,7 @@ func cases() map[string]routeCase {
 				{name: "a fresh link", method: http.MethodPost, target: "/v1/exports/" + e.exportUsers + "/link", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var j export
-						r.decode(t, &j)
+						r.Decode(t, &j)
 						if j.Status != "succeeded" || j.ExpiresAt == nil {
 							t.Fatalf("new link: %s, want the succeeded job with a link and its expiry", r)
 						}
@@ -1601,28 +1563,14 @@ func unprovokable(status int, c routeCase) string {
 // TestEveryRouteHasAContractCase fails when template.yaml gains a route
 // without a case here, or loses one a case still names.
 func TestEveryRouteHasAContractCase(t *testing.T) {
-	cs := cases()
-	declared := map[string]bool{}
-	for _, r := range apitest.Routes(t) {
-		key := r.Method + " " + r.Path
-		declared[key] = true
-		c, ok := cs[key]
-		if !ok {
-			t.Errorf("template.yaml route %s (%s) has no contract case in internal/apicontract", key, r.Function)
-			continue
-		}
+	apitest.CoverRoutes(t, cases(), "contract", "internal/apicontract", func(r infra.Route, key string, c routeCase) {
 		if c.calls == nil {
 			t.Errorf("case %s has no calls", key)
 		}
 		if r.Method == http.MethodPost && !c.writerOnly {
 			t.Errorf("case %s: every POST route needs the writer role", key)
 		}
-	}
-	for key := range cs {
-		if !declared[key] {
-			t.Errorf("contract case %s names no route of template.yaml", key)
-		}
-	}
+	})
 }
 
 // TestResponsesMatchOpenAPI runs every case against the local stack, then
@@ -1639,22 +1587,15 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 
 	// Reads first: their checks expect the set-up's data, which the write
 	// cases add to.
-	for _, writes := range []bool{false, true} {
-		for _, r := range routes {
-			key := r.Method + " " + r.Path
-			c, ok := cs[key]
-			if !ok || (r.Method != http.MethodGet) != writes {
-				continue // a missing case fails TestEveryRouteHasAContractCase
+	// A missing case fails TestEveryRouteHasAContractCase.
+	apitest.RunReadsThenWrites(t, routes, cs, func(r infra.Route, _ routeCase) bool { return r.Method != http.MethodGet },
+		func(t *testing.T, key string, c routeCase) {
+			calls := c.calls(e)
+			for _, cl := range calls {
+				e.do(t, key, cl)
 			}
-			t.Run(key, func(t *testing.T) {
-				calls := c.calls(e)
-				for _, cl := range calls {
-					e.do(t, key, cl)
-				}
-				e.authorization(t, key, c, calls)
-			})
-		}
-	}
+			e.authorization(t, key, c, calls)
+		})
 	e.waitIdle(t) // the export the write cases started, before the stack stops
 
 	t.Run("coverage", func(t *testing.T) {

@@ -56,14 +56,7 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal("node is not on PATH: the browser tests are a Node.js script (README prerequisites)")
 	}
 
-	tokens, err := devstack.ParseTokens(writerToken + "=" + tenantID + "," + readerToken + "=" + tenantID + ":reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack := apitest.StartStack(t, devstack.Options{
-		Tokens:              tokens,
-		RequireAllFunctions: true,
-		RetryBackoff:        func(int) time.Duration { return 0 },
+	stack := apitest.StartSuite(t, writerToken+"="+tenantID+","+readerToken+"="+tenantID+":reader", devstack.Options{
 		// The template's configuration at its defaults: nothing of the
 		// machine's environment leaks in.
 		Getenv: func(string) string { return "" },

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/internal/apitest"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
@@ -406,46 +407,13 @@ func cases() map[string]routeCase {
 			reader: http.StatusOK,
 		},
 
-		"GET /v1/analytics/licenses/deployment": {
-			asWrongTenant: func(t *testing.T, w *world) {
-				b := sum(customersB)
-				rows := w.analytics(t, "/v1/analytics/licenses/deployment", "")
-				var sold, deployed int
-				for _, r := range rows {
-					sold += deref(r.LicensesSold)
-					deployed += deref(r.LicensesDeployed)
-				}
-				if sold != b.Sold || deployed != b.Assigned {
-					t.Errorf("B's deployment rows: sold %d deployed %d, want B's %d %d", sold, deployed, b.Sold, b.Assigned)
-				}
-				// Filtering on a customer only A has finds nothing.
-				if rows := w.analytics(t, "/v1/analytics/licenses/deployment", "customerId eq '"+aOnlyRead+"'"); len(rows) != 0 {
-					t.Errorf("B's deployment rows of %s: %+v, want none", aOnlyRead, rows)
-				}
-			},
-			probe:  func(*world) (string, []byte) { return "/v1/analytics/licenses/deployment", nil },
-			reader: http.StatusOK,
-		},
+		"GET /v1/analytics/licenses/deployment": analyticsCase("/v1/analytics/licenses/deployment", "deployment", "sold", "deployed",
+			func(r analyticsRow) (int, int) { return deref(r.LicensesSold), deref(r.LicensesDeployed) },
+			func(b totals) (int, int) { return b.Sold, b.Assigned }),
 
-		"GET /v1/analytics/licenses/usage": {
-			asWrongTenant: func(t *testing.T, w *world) {
-				b := sum(customersB)
-				rows := w.analytics(t, "/v1/analytics/licenses/usage", "")
-				var qualified, active int
-				for _, r := range rows {
-					qualified += deref(r.LicensesQualified)
-					active += deref(r.LicensesActive)
-				}
-				if qualified != b.Entitlements || active != b.Active {
-					t.Errorf("B's usage rows: qualified %d active %d, want B's %d %d", qualified, active, b.Entitlements, b.Active)
-				}
-				if rows := w.analytics(t, "/v1/analytics/licenses/usage", "customerId eq '"+aOnlyRead+"'"); len(rows) != 0 {
-					t.Errorf("B's usage rows of %s: %+v, want none", aOnlyRead, rows)
-				}
-			},
-			probe:  func(*world) (string, []byte) { return "/v1/analytics/licenses/usage", nil },
-			reader: http.StatusOK,
-		},
+		"GET /v1/analytics/licenses/usage": analyticsCase("/v1/analytics/licenses/usage", "usage", "qualified", "active",
+			func(r analyticsRow) (int, int) { return deref(r.LicensesQualified), deref(r.LicensesActive) },
+			func(b totals) (int, int) { return b.Entitlements, b.Active }),
 
 		"POST /v1/exports": {
 			write: true,
@@ -546,19 +514,7 @@ func cases() map[string]routeCase {
 // without a case here, or loses one a case still names.
 func TestEveryRouteHasACrossTenantCase(t *testing.T) {
 	cs := cases()
-	declared := map[string]bool{}
-	for _, r := range apitest.Routes(t) {
-		key := r.Method + " " + r.Path
-		declared[key] = true
-		if _, ok := cs[key]; !ok {
-			t.Errorf("template.yaml route %s (%s) has no cross-tenant case in internal/tenancytest", key, r.Function)
-		}
-	}
-	for key := range cs {
-		if !declared[key] {
-			t.Errorf("cross-tenant case %s names no route of template.yaml", key)
-		}
-	}
+	apitest.CoverRoutes(t, cs, "cross-tenant", "internal/tenancytest", nil)
 	for key, c := range cs {
 		if c.asWrongTenant == nil || c.probe == nil || c.reader == 0 {
 			t.Errorf("case %s is incomplete", key)
@@ -583,16 +539,9 @@ func TestCrossTenant(t *testing.T) {
 	t.Logf("stack and set-up: %v", time.Since(start).Round(time.Millisecond))
 	before := w.viewsOfA(t)
 
-	for _, writes := range []bool{false, true} {
-		for _, r := range routes {
-			key := r.Method + " " + r.Path
-			c, ok := cs[key]
-			if !ok || c.write != writes {
-				continue // a missing case fails TestEveryRouteHasACrossTenantCase
-			}
-			t.Run(key, func(t *testing.T) { c.asWrongTenant(t, w) })
-		}
-	}
+	// A missing case fails TestEveryRouteHasACrossTenantCase.
+	apitest.RunReadsThenWrites(t, routes, cs, func(_ infra.Route, c routeCase) bool { return c.write },
+		func(t *testing.T, _ string, c routeCase) { c.asWrongTenant(t, w) })
 
 	t.Run("tokens", func(t *testing.T) {
 		for _, r := range routes {
@@ -631,7 +580,7 @@ func TestCrossTenant(t *testing.T) {
 		after := w.viewsOfA(t)
 		for _, target := range slices.Sorted(maps.Keys(before)) {
 			if before[target] != after[target] {
-				t.Errorf("A's %s changed while B acted:\nbefore: %s\n after: %s", target, truncate(before[target], 800), truncate(after[target], 800))
+				t.Errorf("A's %s changed while B acted:\nbefore: %s\n after: %s", target, apitest.Truncate(before[target], 800), apitest.Truncate(after[target], 800))
 			}
 		}
 	})
@@ -732,6 +681,33 @@ func (w *world) checkPortfolioOf(t *testing.T, token string, own []customer) {
 
 // analytics reads every row of an analytics route as B, with an optional
 // filter.
+// analyticsCase is the case of an analytics route: B's rows sum two of
+// their columns (of) to B's totals (want), and filtering on a customer only
+// A has finds nothing.
+func analyticsCase(route, what, first, second string, of func(analyticsRow) (int, int), want func(totals) (int, int)) routeCase {
+	return routeCase{
+		asWrongTenant: func(t *testing.T, w *world) {
+			wantFirst, wantSecond := want(sum(customersB))
+			rows := w.analytics(t, route, "")
+			var gotFirst, gotSecond int
+			for _, r := range rows {
+				x, y := of(r)
+				gotFirst += x
+				gotSecond += y
+			}
+			if gotFirst != wantFirst || gotSecond != wantSecond {
+				t.Errorf("B's %s rows: %s %d %s %d, want B's %d %d", what, first, gotFirst, second, gotSecond, wantFirst, wantSecond)
+			}
+			// Filtering on a customer only A has finds nothing.
+			if rows := w.analytics(t, route, "customerId eq '"+aOnlyRead+"'"); len(rows) != 0 {
+				t.Errorf("B's %s rows of %s: %+v, want none", what, aOnlyRead, rows)
+			}
+		},
+		probe:  func(*world) (string, []byte) { return route, nil },
+		reader: http.StatusOK,
+	}
+}
+
 func (w *world) analytics(t *testing.T, route, filter string) []analyticsRow {
 	t.Helper()
 	target := route

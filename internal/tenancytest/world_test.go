@@ -153,15 +153,7 @@ type world struct {
 // startWorld starts the local stack with the suite's tokens.
 func startWorld(t *testing.T) *world {
 	t.Helper()
-	tokens, err := devstack.ParseTokens(tokenA + "=" + tenantA + "," + tokenB + "=" + tenantB + "," + tokenBReader + "=" + tenantB + ":reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stack := apitest.StartStack(t, devstack.Options{
-		Tokens:              tokens,
-		RequireAllFunctions: true,
-		RetryBackoff:        func(int) time.Duration { return 0 },
-	})
+	stack := apitest.StartSuite(t, tokenA+"="+tenantA+","+tokenB+"="+tenantB+","+tokenBReader+"="+tenantB+":reader", devstack.Options{})
 	return &world{
 		stack: stack,
 		http:  &http.Client{Timeout: time.Minute},
@@ -177,30 +169,12 @@ func (w *world) waitIdle(t *testing.T) {
 }
 
 // response is one answer of the API.
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func (r response) String() string {
-	return fmt.Sprintf("%d %s", r.Status, truncate(string(r.Body), 600))
-}
+type response = apitest.Response
 
 // call sends one request to the local API; token "" sends none.
 func (w *world) call(t *testing.T, token, method, target string, body []byte) response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, w.stack.APIURL+target, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return w.send(t, req)
+	return w.send(t, apitest.NewRequest(t, method, w.stack.APIURL+target, token, body))
 }
 
 func (w *world) send(t *testing.T, req *http.Request) response {
@@ -222,7 +196,7 @@ func noTraceOfA(t *testing.T, what string, b []byte) {
 	t.Helper()
 	for _, mark := range []string{tenantA, "tenant A"} {
 		if bytes.Contains(b, []byte(mark)) {
-			t.Errorf("%s: the answer to tenant B contains %q (tenant A's data): %s", what, mark, truncate(string(b), 600))
+			t.Errorf("%s: the answer to tenant B contains %q (tenant A's data): %s", what, mark, apitest.Truncate(string(b), 600))
 		}
 	}
 }
@@ -439,10 +413,3 @@ var (
 	missingUploadID   = "20200101t000000-0123456789abcdef" // the shape reports.newID makes
 	missingExportID   = store.NewExportID(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 )
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}

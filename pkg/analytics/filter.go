@@ -245,44 +245,45 @@ func (p *parser) take() token {
 	return t
 }
 
+// or and and parse one precedence level each: terms joined by their
+// keyword; a lone term stands for itself.
 func (p *parser) or(depth int) (node, error) {
-	first, err := p.and(depth)
-	if err != nil {
-		return nil, err
+	terms, err := p.joined(depth, "or", p.and)
+	if err != nil || len(terms) == 1 {
+		return first(terms), err
 	}
-	terms := orNode{first}
-	for p.peek().is("or") {
-		p.take()
-		n, err := p.and(depth)
-		if err != nil {
-			return nil, err
-		}
-		terms = append(terms, n)
-	}
-	if len(terms) == 1 {
-		return first, nil
-	}
-	return terms, nil
+	return orNode(terms), nil
 }
 
 func (p *parser) and(depth int) (node, error) {
-	first, err := p.operand(depth)
-	if err != nil {
-		return nil, err
+	terms, err := p.joined(depth, "and", p.operand)
+	if err != nil || len(terms) == 1 {
+		return first(terms), err
 	}
-	terms := andNode{first}
-	for p.peek().is("and") {
-		p.take()
-		n, err := p.operand(depth)
+	return andNode(terms), nil
+}
+
+// joined parses term (keyword term)*.
+func (p *parser) joined(depth int, keyword string, term func(int) (node, error)) ([]node, error) {
+	var terms []node
+	for {
+		n, err := term(depth)
 		if err != nil {
 			return nil, err
 		}
 		terms = append(terms, n)
+		if !p.peek().is(keyword) {
+			return terms, nil
+		}
+		p.take()
 	}
-	if len(terms) == 1 {
-		return first, nil
+}
+
+func first(terms []node) node {
+	if len(terms) == 0 {
+		return nil
 	}
-	return terms, nil
+	return terms[0]
 }
 
 func (p *parser) operand(depth int) (node, error) {

@@ -70,6 +70,16 @@ func (r *Request) QueryInt(name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// QueryDate reads a YYYY-MM-DD query parameter (the zero Date when absent).
+func (r *Request) QueryDate(name string) (license.Date, error) {
+	s := r.Query(name)
+	d, err := license.ParseDate(s)
+	if err != nil {
+		return 0, BadRequest(fmt.Sprintf("query parameter %q must be a date, YYYY-MM-DD", name), Detail{Field: name, Value: s})
+	}
+	return d, nil
+}
+
 // QueryBool reads true/false (absent = false).
 func (r *Request) QueryBool(name string) (bool, error) {
 	switch r.Query(name) {

@@ -127,4 +127,32 @@ func DecodeCursor(s string, v any) error {
 	return nil
 }
 
+// Page reads a list route's ?limit= (1 to 500, 50 when absent) and, when
+// given, its opaque ?cursor= into cur (a tampered or foreign one is a 400),
+// so that every paged route reads its paging the same way.
+func (r *Request) Page(cur any) (limit int, err error) {
+	if limit, err = r.QueryInt("limit", 50, 1, 500); err != nil {
+		return 0, err
+	}
+	if s := r.Query("cursor"); s != "" {
+		if err := DecodeCursor(s, cur); err != nil {
+			return 0, err
+		}
+	}
+	return limit, nil
+}
+
+// NextCursor is a page's nextCursor: cur encoded, or null (nil) when there
+// is no next page (more is false).
+func NextCursor(cur any, more bool) (*string, error) {
+	if !more {
+		return nil, nil
+	}
+	c, err := EncodeCursor(cur)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -199,3 +199,18 @@ func CollectRunner(ctx context.Context, env *awsenv.Env, cfg config.Config) (*co
 	}
 	return runner, s, nil
 }
+
+// OpenStore opens the store the operator commands (cmd/recompute-figures,
+// cmd/repair-rollup) work on: the table their -table flag names, else
+// $TABLE_NAME, with the AWS settings read from the environment as the
+// functions read theirs.
+func OpenStore(ctx context.Context, table string) (*store.Store, error) {
+	if table != "" {
+		os.Setenv("TABLE_NAME", table)
+	}
+	env, err := awsenv.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(env.DynamoDB, env.Table), nil
+}

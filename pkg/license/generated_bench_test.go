@@ -1,7 +1,6 @@
 package license_test
 
 import (
-	"slices"
 	"testing"
 	"time"
 
@@ -27,15 +26,8 @@ func BenchmarkComputeGenerated(b *testing.B) {
 		Customer:      license.Customer{ID: spec.ID, Name: spec.Name},
 		ReportDate:    date,
 		Subscriptions: portfoliogen.Subscriptions(cfg, spec),
-		Users:         make([]license.User, 0, users),
 	}
-	err = portfoliogen.EachUser(cfg, spec, func(u *license.User) error {
-		c := *u
-		c.Licenses, c.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
-		in.Users = append(in.Users, c)
-		return nil
-	})
-	if err != nil {
+	if in.Users, err = portfoliogen.Users(cfg, spec); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

@@ -11,6 +11,18 @@ func (c BandCounts) Plus(o BandCounts) BandCounts {
 	return BandCounts{Low: c.Low + o.Low, Medium: c.Medium + o.Medium, High: c.High + o.High, Unknown: c.Unknown + o.Unknown}
 }
 
+// entry is the index in *s of the element whose key is k; when there is
+// none, mk(k) is inserted at its place in the order cmp, so that *s stays
+// in canonical order.
+func entry[E any, K comparable](s *[]E, k K, key func(E) K, cmp func(K, K) int, mk func(K) E) int {
+	if j := slices.IndexFunc(*s, func(x E) bool { return key(x) == k }); j >= 0 {
+		return j
+	}
+	j, _ := slices.BinarySearchFunc(*s, k, func(x E, k K) int { return cmp(key(x), k) })
+	*s = slices.Insert(*s, j, mk(k))
+	return j
+}
+
 // Merge adds src's counts to dst: the sum of two disjoint sets of
 // customers, in the canonical form Add gives (products by SKU, windows and
 // workloads in the engine's order). It is what sums the roll-up's shards.
@@ -42,24 +54,12 @@ func (dst *Portfolio) Merge(src *Portfolio) {
 		p.Counted = dst.CountedCustomers[j] > 0
 	}
 	for _, w := range src.Windows {
-		j := slices.IndexFunc(dst.Windows, func(x WindowFigures) bool { return x.Days == w.Days })
-		if j < 0 {
-			j, _ = slices.BinarySearchFunc(dst.Windows, w.Days, func(x WindowFigures, days int) int {
-				return compareWindows(x.Days, days)
-			})
-			dst.Windows = slices.Insert(dst.Windows, j, WindowFigures{Days: w.Days})
-		}
-		dw := &dst.Windows[j]
+		dw := &dst.Windows[entry(&dst.Windows, w.Days, func(x WindowFigures) int { return x.Days }, compareWindows,
+			func(days int) WindowFigures { return WindowFigures{Days: days} })]
 		dw.InactiveLicensedUsers += w.InactiveLicensedUsers
 		for _, x := range w.Workloads {
-			k := slices.IndexFunc(dw.Workloads, func(y WorkloadFigures) bool { return y.Workload == x.Workload })
-			if k < 0 {
-				k, _ = slices.BinarySearchFunc(dw.Workloads, x.Workload, func(y WorkloadFigures, name Workload) int {
-					return compareWorkloads(y.Workload, name)
-				})
-				dw.Workloads = slices.Insert(dw.Workloads, k, WorkloadFigures{Workload: x.Workload})
-			}
-			y := &dw.Workloads[k]
+			y := &dw.Workloads[entry(&dw.Workloads, x.Workload, func(y WorkloadFigures) Workload { return y.Workload }, compareWorkloads,
+				func(w Workload) WorkloadFigures { return WorkloadFigures{Workload: w} })]
 			y.Entitlements += x.Entitlements
 			y.Active += x.Active
 			y.CountedActive += x.CountedActive

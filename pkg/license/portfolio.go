@@ -302,22 +302,20 @@ func scaleChannels(c ChannelCounts, k int) ChannelCounts {
 // compareWindows orders window lengths as Windows does, any other length
 // after them in ascending order.
 func compareWindows(a, b int) int {
-	ra, rb := slices.Index(Windows, a), slices.Index(Windows, b)
-	switch {
-	case ra >= 0 && rb >= 0:
-		return cmp.Compare(ra, rb)
-	case ra >= 0:
-		return -1
-	case rb >= 0:
-		return 1
-	}
-	return cmp.Compare(a, b)
+	return cmp.Or(compareRanks(slices.Index(Windows, a), slices.Index(Windows, b)), cmp.Compare(a, b))
 }
 
 // compareWorkloads orders workloads as Compute lists them: the
 // StandardWorkloads in their order, then the others by name.
 func compareWorkloads(a, b Workload) int {
-	ra, rb := standardColumn(a), standardColumn(b)
+	return cmp.Or(compareRanks(standardColumn(a), standardColumn(b)), strings.Compare(string(a), string(b)))
+}
+
+// compareRanks orders by a fixed list's ranks (a rank is an index in the
+// list, −1 for what is not in it): ranked before unranked, ranked in rank
+// order. Two unranked compare equal, for the caller's next key to order;
+// so do two equal ranks, which name the same item.
+func compareRanks(ra, rb int) int {
 	switch {
 	case ra >= 0 && rb >= 0:
 		return cmp.Compare(ra, rb)
@@ -326,7 +324,7 @@ func compareWorkloads(a, b Workload) int {
 	case rb >= 0:
 		return 1
 	}
-	return strings.Compare(string(a), string(b))
+	return 0
 }
 
 // SumExcluded adds src's excluded products multiplied by sign (+1 or −1) to

@@ -3,6 +3,7 @@ package license
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Tenant is the partner a request acts for. It is established only by the
@@ -73,4 +74,22 @@ func onlyDots(id string) bool {
 		}
 	}
 	return true
+}
+
+// ParseTenants reads a comma-separated list of tenant ids (as the operator
+// commands take them), skipping blanks; the first invalid id is the error.
+// An empty list is not an error: what it means is the caller's to say.
+func ParseTenants(list string) ([]Tenant, error) {
+	var out []Tenant
+	for _, id := range strings.Split(list, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		t, err := NewTenant(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }

@@ -29,3 +29,18 @@ func TestNewTenant(t *testing.T) {
 		}
 	}
 }
+
+// The operator commands' -tenant list: blanks and spaces around ids are
+// skipped, order is kept, and one bad id fails the whole list.
+func TestParseTenants(t *testing.T) {
+	got, err := ParseTenants(" a , ,b.c,")
+	if err != nil || len(got) != 2 || got[0].ID() != "a" || got[1].ID() != "b.c" {
+		t.Fatalf("ParseTenants = %v, %v; want [a b.c]", got, err)
+	}
+	if got, err := ParseTenants(" , "); err != nil || len(got) != 0 {
+		t.Errorf("ParseTenants(blank) = %v, %v; want none, no error", got, err)
+	}
+	if _, err := ParseTenants("a,x/y"); err == nil || !strings.Contains(err.Error(), `"x/y"`) {
+		t.Errorf("ParseTenants(a,x/y) = %v; want the bad id named", err)
+	}
+}

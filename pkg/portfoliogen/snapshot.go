@@ -2,6 +2,7 @@ package portfoliogen
 
 import (
 	"io"
+	"slices"
 
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
@@ -125,6 +126,47 @@ func Subscriptions(cfg Config, c CustomerSpec) []license.Subscription {
 		out[i] = s.Subscription
 	}
 	return out
+}
+
+// Users are every user of the customer (EachUser's), each its own copy:
+// for tests that keep them all.
+func Users(cfg Config, c CustomerSpec) ([]license.User, error) {
+	var out []license.User
+	err := EachUser(cfg, c, func(u *license.User) error {
+		cp := *u
+		cp.Licenses, cp.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
+		out = append(out, cp)
+		return nil
+	})
+	return out, err
+}
+
+// Figures are the customer's figures as license.Compute makes them of its
+// subscriptions and users on date d, under the default rules: the expected
+// figures of tests, worked out without parsing a document.
+func Figures(cfg Config, c CustomerSpec, d license.Date) (*license.Figures, error) {
+	users, err := Users(cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	res := license.Compute(license.Input{
+		Customer: license.Customer{ID: c.ID, Name: c.Name, TenantID: c.TenantID}, ReportDate: d,
+		Subscriptions: Subscriptions(cfg, c), Users: users,
+	})
+	return &res.Figures, nil
+}
+
+// AllFigures are the Figures of every customer of cfg on its report date.
+func AllFigures(cfg Config) ([]*license.Figures, error) {
+	var out []*license.Figures
+	for _, c := range Customers(cfg) {
+		f, err := Figures(cfg, c, cfg.ReportDate)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // EachUser calls fn with every user of the customer as the domain sees it,

@@ -368,18 +368,10 @@ func (s *Store) finishExport(ctx context.Context, t license.Tenant, id string, a
 // name order: the GSI1 customers-by-name list, read page by page with only
 // the id projected (an export of every customer starts here).
 func (s *Store) EachCustomerID(ctx context.Context, t license.Tenant, fn func(customerID string) error) error {
-	pk, err := NamePartition(t)
+	pk, p, err := s.customersByName(t, "#id", map[string]string{"#id": "customerId"})
 	if err != nil {
 		return err
 	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(IndexGSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-		ProjectionExpression:      aws.String("#id"),
-		ExpressionAttributeNames:  map[string]string{"#id": "customerId"},
-	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -396,6 +388,23 @@ func (s *Store) EachCustomerID(ctx context.Context, t license.Tenant, fn func(cu
 		}
 	}
 	return nil
+}
+
+// customersByName pages through the tenant's GSI1 customers-by-name list
+// (partition pk), reading only projection of each item.
+func (s *Store) customersByName(t license.Tenant, projection string, names map[string]string) (pk string, _ *dynamodb.QueryPaginator, _ error) {
+	pk, err := NamePartition(t)
+	if err != nil {
+		return "", nil, err
+	}
+	return pk, dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(IndexGSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		ProjectionExpression:      aws.String(projection),
+		ExpressionAttributeNames:  names,
+	}), nil
 }
 
 func encodeExport(j ExportJob) map[string]types.AttributeValue {

@@ -89,6 +89,25 @@ func newJob(now time.Time, customerID string) ExportJob {
 	return ExportJob{ID: NewExportID(now), Dataset: "users", CustomerID: customerID, Format: "csv", Gzip: true, CreatedAt: now}
 }
 
+// claimedJob is the set-up of the lease tests: partner-a's new users job,
+// created at t0 (2026-11-20 10:00 UTC) and claimed at t0 by attempt 1 with
+// a lease that ends lease later.
+func claimedJob(t *testing.T, lease time.Duration) (*Store, license.Tenant, ExportJob, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	s, _ := newStore(t)
+	tn := tenant(t, "partner-a")
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	job := newJob(t0, "")
+	if err := s.CreateExport(ctx, tn, job); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimExport(ctx, tn, job.ID, t0, t0.Add(lease)); err != nil {
+		t.Fatal(err)
+	}
+	return s, tn, job, t0
+}
+
 // TestExportLifecycle walks a job through every transition against
 // DynamoDB Local, and checks that each wrong one is refused.
 func TestExportLifecycle(t *testing.T) {
@@ -179,16 +198,7 @@ func TestExportLifecycle(t *testing.T) {
 func TestExportTakeover(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t)
-	tn := tenant(t, "partner-a")
-	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	job := newJob(t0, "")
-	if err := s.CreateExport(ctx, tn, job); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.ClaimExport(ctx, tn, job.ID, t0, t0.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	s, tn, job, t0 := claimedJob(t, time.Minute)
 	second, err := s.ClaimExport(ctx, tn, job.ID, t0.Add(2*time.Minute), t0.Add(17*time.Minute))
 	if err != nil {
 		t.Fatalf("claiming after the lease ran out: %v", err)
@@ -216,16 +226,7 @@ func TestExportTakeover(t *testing.T) {
 func TestExportRelease(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t)
-	tn := tenant(t, "partner-a")
-	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	job := newJob(t0, "")
-	if err := s.CreateExport(ctx, tn, job); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.ClaimExport(ctx, tn, job.ID, t0, t0.Add(15*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	s, tn, job, t0 := claimedJob(t, 15*time.Minute)
 	if err := s.ReleaseExport(ctx, tn, job.ID, 3); !errors.Is(err, ErrExportLeaseLost) {
 		t.Errorf("releasing with a wrong attempt: %v, want ErrExportLeaseLost", err)
 	}

@@ -186,17 +186,12 @@ func (s *Store) ListCustomers(ctx context.Context, t license.Tenant, q ListQuery
 			if err != nil {
 				return nil, fmt.Errorf("reading the customer list: %w", err)
 			}
-			for _, item := range out.Items {
-				if len(page.Items) == q.Limit {
-					more = true
-					break
-				}
-				sum, err := DecodeSummary(item)
-				if err != nil {
-					return nil, err
-				}
-				page.Items = append(page.Items, sum)
-				last = item
+			var took map[string]types.AttributeValue
+			if page.Items, took, more, err = appendSummaries(page.Items, out.Items, q.Limit); err != nil {
+				return nil, err
+			}
+			if took != nil {
+				last = took
 			}
 			if more || out.LastEvaluatedKey == nil {
 				break
@@ -272,18 +267,9 @@ func (s *Store) History(ctx context.Context, t license.Tenant, customerID string
 	if !q.To.IsZero() && from > q.To {
 		return page, s.mustExist(ctx, t, customerID, q.After)
 	}
-	pk, lo, hi, err := DayRange(t, customerID, from, q.To)
+	in, err := s.daysQuery(t, customerID, from, q.To)
 	if err != nil {
 		return nil, err
-	}
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :lo AND :hi"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
-			":lo": &types.AttributeValueMemberS{Value: lo},
-			":hi": &types.AttributeValueMemberS{Value: hi},
-		},
 	}
 	more := false
 	for {
@@ -292,16 +278,8 @@ func (s *Store) History(ctx context.Context, t license.Tenant, customerID string
 		if err != nil {
 			return nil, fmt.Errorf("reading the history of %s: %w", customerID, err)
 		}
-		for _, item := range out.Items {
-			if len(page.Items) == q.Limit {
-				more = true
-				break
-			}
-			sum, err := DecodeSummary(item)
-			if err != nil {
-				return nil, err
-			}
-			page.Items = append(page.Items, sum)
+		if page.Items, _, more, err = appendSummaries(page.Items, out.Items, q.Limit); err != nil {
+			return nil, err
 		}
 		if more || out.LastEvaluatedKey == nil {
 			break
@@ -315,6 +293,42 @@ func (s *Store) History(ctx context.Context, t license.Tenant, customerID string
 		return page, s.mustExist(ctx, t, customerID, q.After)
 	}
 	return page, nil
+}
+
+// daysQuery reads the customer's DAY# history items from from to to
+// (DayRange's bounds), oldest first.
+func (s *Store) daysQuery(t license.Tenant, customerID string, from, to license.Date) (*dynamodb.QueryInput, error) {
+	pk, lo, hi, err := DayRange(t, customerID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :lo AND :hi"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk},
+			":lo": &types.AttributeValueMemberS{Value: lo},
+			":hi": &types.AttributeValueMemberS{Value: hi},
+		},
+	}, nil
+}
+
+// appendSummaries decodes the SUMMARY items of a query's answer onto page
+// until it holds limit; more says an item was left over (so a next page
+// exists), last is the last item taken (nil when none was).
+func appendSummaries(page []Summary, items []map[string]types.AttributeValue, limit int) (_ []Summary, last map[string]types.AttributeValue, more bool, _ error) {
+	for _, item := range items {
+		if len(page) == limit {
+			return page, last, true, nil
+		}
+		sum, err := DecodeSummary(item)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		page = append(page, sum)
+		last = item
+	}
+	return page, last, false, nil
 }
 
 // mustExist is ErrNotFound when the customer has no SUMMARY item. It is
@@ -347,21 +361,12 @@ func (s *Store) TrendBaseline(ctx context.Context, t license.Tenant, customerID 
 	if d.IsZero() {
 		return nil, nil
 	}
-	pk, lo, hi, err := DayRange(t, customerID, d.AddDays(-(license.TrendDays + license.TrendTolerance)), d.AddDays(-license.TrendDays))
+	in, err := s.daysQuery(t, customerID, d.AddDays(-(license.TrendDays + license.TrendTolerance)), d.AddDays(-license.TrendDays))
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :lo AND :hi"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: pk},
-			":lo": &types.AttributeValueMemberS{Value: lo},
-			":hi": &types.AttributeValueMemberS{Value: hi},
-		},
-		ScanIndexForward: aws.Bool(false),
-		Limit:            aws.Int32(1),
-	})
+	in.ScanIndexForward, in.Limit = aws.Bool(false), aws.Int32(1)
+	out, err := s.db.Query(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("reading the usage of %s 28 days before: %w", customerID, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -30,17 +29,10 @@ type CustomerFiguresRef struct {
 // must cost the same at any size. A customer listed by the index without a
 // FIGURES item (removed) is skipped.
 func (s *Store) EachCustomerFigures(ctx context.Context, t license.Tenant, fn func(CustomerFiguresRef) error) error {
-	pk, err := NamePartition(t)
+	_, p, err := s.customersByName(t, attrPK, nil)
 	if err != nil {
 		return err
 	}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(IndexGSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-		ProjectionExpression:      aws.String("PK"),
-	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -34,26 +34,9 @@ func generatedFigures(t testing.TB, seed int64, n int) []*license.Figures {
 		t.Fatal(err)
 	}
 	cfg := portfoliogen.Config{Seed: seed, Customers: n, Users: 30, ReportDate: d}
-	var out []*license.Figures
-	for _, c := range portfoliogen.Customers(cfg) {
-		var users []license.User
-		err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
-			cp := *u
-			cp.Licenses = slices.Clone(u.Licenses)
-			cp.Workloads = slices.Clone(u.Workloads)
-			users = append(users, cp)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := license.Compute(license.Input{
-			Customer:      license.Customer{ID: c.ID, Name: c.Name, TenantID: c.TenantID},
-			ReportDate:    d,
-			Subscriptions: portfoliogen.Subscriptions(cfg, c),
-			Users:         users,
-		})
-		out = append(out, &res.Figures)
+	out, err := portfoliogen.AllFigures(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

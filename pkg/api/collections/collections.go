@@ -147,15 +147,10 @@ type listCursor struct {
 }
 
 func (h *Handler) list(ctx context.Context, r *api.Request) (api.Response, error) {
-	limit, err := r.QueryInt("limit", 50, 1, 500)
+	var cur listCursor
+	limit, err := r.Page(&cur)
 	if err != nil {
 		return api.Response{}, err
-	}
-	var cur listCursor
-	if s := r.Query("cursor"); s != "" {
-		if err := api.DecodeCursor(s, &cur); err != nil {
-			return api.Response{}, err
-		}
 	}
 	runs, next, err := h.store.Collections(ctx, r.Tenant, limit, cur.After)
 	if err != nil {
@@ -172,11 +167,7 @@ func (h *Handler) list(ctx context.Context, r *api.Request) (api.Response, error
 }
 
 func cursor(next string) (*string, error) {
-	if next == "" {
-		return nil, nil
-	}
-	c, err := api.EncodeCursor(listCursor{After: next})
-	return &c, err
+	return api.NextCursor(listCursor{After: next}, next != "")
 }
 
 // Outcome is one customer of a run as the API shows it.
@@ -220,15 +211,10 @@ type runPage struct {
 
 func (h *Handler) get(ctx context.Context, r *api.Request) (api.Response, error) {
 	id := r.PathParam("collectionId")
-	limit, err := r.QueryInt("limit", 50, 1, 500)
+	var cur listCursor
+	limit, err := r.Page(&cur)
 	if err != nil {
 		return api.Response{}, err
-	}
-	var cur listCursor
-	if s := r.Query("cursor"); s != "" {
-		if err := api.DecodeCursor(s, &cur); err != nil {
-			return api.Response{}, err
-		}
 	}
 	run, err := h.store.GetCollection(ctx, r.Tenant, id)
 	if errors.Is(err, store.ErrNotFound) {

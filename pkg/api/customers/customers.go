@@ -219,12 +219,8 @@ func (h *Handler) list(ctx context.Context, r *api.Request) (api.Response, error
 	for _, s := range page.Items {
 		out.Items = append(out.Items, view.SummaryHeadline(s))
 	}
-	if page.Next != nil {
-		c, err := api.EncodeCursor(page.Next)
-		if err != nil {
-			return api.Response{}, err
-		}
-		out.NextCursor = &c
+	if out.NextCursor, err = api.NextCursor(page.Next, page.Next != nil); err != nil {
+		return api.Response{}, err
 	}
 	return api.JSON(http.StatusOK, out)
 }
@@ -296,10 +292,10 @@ func (h *Handler) history(ctx context.Context, r *api.Request) (api.Response, er
 	if q.Limit, err = r.QueryInt("limit", DefaultPageSize, 1, store.MaxPageSize); err != nil {
 		return api.Response{}, err
 	}
-	if q.From, err = dateParam(r, "from"); err != nil {
+	if q.From, err = r.QueryDate("from"); err != nil {
 		return api.Response{}, err
 	}
-	if q.To, err = dateParam(r, "to"); err != nil {
+	if q.To, err = r.QueryDate("to"); err != nil {
 		return api.Response{}, err
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && q.From > q.To {
@@ -327,21 +323,8 @@ func (h *Handler) history(ctx context.Context, r *api.Request) (api.Response, er
 	for _, s := range page.Items {
 		out.Items = append(out.Items, historyPointOf(s))
 	}
-	if !page.Next.IsZero() {
-		c, err := api.EncodeCursor(historyCursor{Customer: id, After: page.Next})
-		if err != nil {
-			return api.Response{}, err
-		}
-		out.NextCursor = &c
+	if out.NextCursor, err = api.NextCursor(historyCursor{Customer: id, After: page.Next}, !page.Next.IsZero()); err != nil {
+		return api.Response{}, err
 	}
 	return api.JSON(http.StatusOK, out)
-}
-
-func dateParam(r *api.Request, name string) (license.Date, error) {
-	s := r.Query(name)
-	d, err := license.ParseDate(s)
-	if err != nil {
-		return 0, api.BadRequest(fmt.Sprintf("query parameter %q must be a date, YYYY-MM-DD", name), api.Detail{Field: name, Value: s})
-	}
-	return d, nil
 }

@@ -276,18 +276,13 @@ type listCursor struct {
 }
 
 func (h *Handler) list(ctx context.Context, r *api.Request) (api.Response, error) {
-	limit, err := r.QueryInt("limit", 50, 1, 500)
+	var cur listCursor
+	limit, err := r.Page(&cur)
 	if err != nil {
 		return api.Response{}, err
 	}
-	var cur listCursor
-	if s := r.Query("cursor"); s != "" {
-		if err := api.DecodeCursor(s, &cur); err != nil {
-			return api.Response{}, err
-		}
-		if !store.ValidExportID(cur.After) {
-			return api.Response{}, api.BadRequest("cursor is not one this API issued", api.Detail{Field: "cursor"})
-		}
+	if r.Query("cursor") != "" && !store.ValidExportID(cur.After) {
+		return api.Response{}, api.BadRequest("cursor is not one this API issued", api.Detail{Field: "cursor"})
 	}
 	now := h.now()
 	jobs, next, err := h.store.Exports(ctx, r.Tenant, limit, cur.After, now)
@@ -298,12 +293,8 @@ func (h *Handler) list(ctx context.Context, r *api.Request) (api.Response, error
 	for _, j := range jobs {
 		page.Items = append(page.Items, exportOf(j.Effective(now)))
 	}
-	if next != "" {
-		c, err := api.EncodeCursor(listCursor{After: next})
-		if err != nil {
-			return api.Response{}, err
-		}
-		page.NextCursor = &c
+	if page.NextCursor, err = api.NextCursor(listCursor{After: next}, next != ""); err != nil {
+		return api.Response{}, err
 	}
 	return api.JSON(http.StatusOK, page)
 }

@@ -17,6 +17,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/licenseinsights/licenseinsights/internal/apitest"
 	"github.com/licenseinsights/licenseinsights/pkg/api"
 	"github.com/licenseinsights/licenseinsights/pkg/api/exports"
 	"github.com/licenseinsights/licenseinsights/pkg/view"
@@ -159,18 +160,10 @@ func seeded(t *testing.T) *stack {
 }
 
 // download fetches a presigned URL with a plain HTTP client.
-func download(t *testing.T, link string) (*http.Response, []byte) {
+func download(t *testing.T, link string) (apitest.Response, []byte) {
 	t.Helper()
-	resp, err := http.Get(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
+	resp := apitest.Do(t, http.DefaultClient, apitest.NewRequest(t, http.MethodGet, link, "", nil))
+	return resp, resp.Body
 }
 
 // exportAndDownload runs an export to its end and returns its file.
@@ -193,8 +186,8 @@ func (s *stack) exportAndDownload(t *testing.T, body string) (exports.Export, []
 		t.Errorf("link expires in %s, want about an hour", left)
 	}
 	resp, file := download(t, *e.DownloadURL)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("download: %d %s", resp.StatusCode, file)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("download: %d %s", resp.Status, file)
 	}
 	want := `attachment; filename="` + *e.Filename + `"`
 	if got := resp.Header.Get("Content-Disposition"); got != want {
@@ -430,8 +423,8 @@ func TestLinks(t *testing.T) {
 	if fresh.DownloadURL == nil || fresh.ExpiresAt == nil {
 		t.Fatalf("new link: %+v", fresh)
 	}
-	if r, _ := download(t, *fresh.DownloadURL); r.StatusCode != http.StatusOK {
-		t.Errorf("the new link: %d", r.StatusCode)
+	if r, _ := download(t, *fresh.DownloadURL); r.Status != http.StatusOK {
+		t.Errorf("the new link: %d", r.Status)
 	}
 
 	t.Run("tampered signature", func(t *testing.T) {
@@ -445,15 +438,15 @@ func TestLinks(t *testing.T) {
 		}
 		q.Set("X-Amz-Signature", string(sig))
 		u.RawQuery = q.Encode()
-		if r, body := download(t, u.String()); r.StatusCode != http.StatusForbidden {
-			t.Errorf("tampered signature: %d %s, want 403", r.StatusCode, body)
+		if r, body := download(t, u.String()); r.Status != http.StatusForbidden {
+			t.Errorf("tampered signature: %d %s, want 403", r.Status, body)
 		}
 	})
 	t.Run("tampered key", func(t *testing.T) {
 		u, _ := url.Parse(*fresh.DownloadURL)
 		u.Path = strings.Replace(u.Path, "/partner-a/", "/partner-b/", 1)
-		if r, body := download(t, u.String()); r.StatusCode != http.StatusForbidden {
-			t.Errorf("tampered key: %d %s, want 403", r.StatusCode, body)
+		if r, body := download(t, u.String()); r.Status != http.StatusForbidden {
+			t.Errorf("tampered key: %d %s, want 403", r.Status, body)
 		}
 	})
 	t.Run("tampered lifetime", func(t *testing.T) {
@@ -461,8 +454,8 @@ func TestLinks(t *testing.T) {
 		q := u.Query()
 		q.Set("X-Amz-Expires", "604800")
 		u.RawQuery = q.Encode()
-		if r, body := download(t, u.String()); r.StatusCode != http.StatusForbidden {
-			t.Errorf("tampered lifetime: %d %s, want 403", r.StatusCode, body)
+		if r, body := download(t, u.String()); r.Status != http.StatusForbidden {
+			t.Errorf("tampered lifetime: %d %s, want 403", r.Status, body)
 		}
 	})
 	t.Run("expired", func(t *testing.T) {
@@ -475,8 +468,8 @@ func TestLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, body := download(t, req.URL); r.StatusCode != http.StatusForbidden {
-			t.Errorf("expired link: %d %s, want 403", r.StatusCode, body)
+		if r, body := download(t, req.URL); r.Status != http.StatusForbidden {
+			t.Errorf("expired link: %d %s, want 403", r.Status, body)
 		}
 		// The same signing, not backdated, works: the 403 is the expiry.
 		presigner = s3.NewPresignClient(s.s3, func(o *s3.PresignOptions) { o.Presigner = backdated{v4.NewSigner(), 0} })
@@ -484,8 +477,8 @@ func TestLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, body := download(t, req.URL); r.StatusCode != http.StatusOK {
-			t.Errorf("control link: %d %s, want 200", r.StatusCode, body)
+		if r, body := download(t, req.URL); r.Status != http.StatusOK {
+			t.Errorf("control link: %d %s, want 200", r.Status, body)
 		}
 	})
 

@@ -191,14 +191,14 @@ func (h *Handler) history(ctx context.Context, r *api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	to, err := dateParam(r, "to")
+	to, err := r.QueryDate("to")
 	if err != nil {
 		return api.Response{}, err
 	}
 	if to.IsZero() {
 		to = license.DateOf(h.now())
 	}
-	from, err := dateParam(r, "from")
+	from, err := r.QueryDate("from")
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -232,25 +232,14 @@ func (h *Handler) history(ctx context.Context, r *api.Request) (api.Response, er
 	}
 	for i, d := range days {
 		if i == limit {
-			c, err := api.EncodeCursor(historyCursor{After: days[i-1].Date})
-			if err != nil {
+			if out.NextCursor, err = api.NextCursor(historyCursor{After: days[i-1].Date}, true); err != nil {
 				return api.Response{}, err
 			}
-			out.NextCursor = &c
 			break
 		}
 		out.Items = append(out.Items, historyPointOf(d))
 	}
 	return api.JSON(http.StatusOK, out)
-}
-
-func dateParam(r *api.Request, name string) (license.Date, error) {
-	s := r.Query(name)
-	d, err := license.ParseDate(s)
-	if err != nil {
-		return 0, api.BadRequest(fmt.Sprintf("query parameter %q must be a date, YYYY-MM-DD", name), api.Detail{Field: name, Value: s})
-	}
-	return d, nil
 }
 
 // paramDetail is the detail of a malformed analytics parameter: where in

@@ -369,16 +369,7 @@ func TestTakeoverOverwrites(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 12)
 	job := f.createJob(t, "contoso")
-	past := time.Now().Add(-20 * time.Minute)
-	if _, err := f.store().ClaimExport(context.Background(), f.tenant, job.ID, past, past.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	key := "exports/partner-a/" + job.ID + "/users-" + job.CreatedAt.Format("2006-01-02") + ".csv"
-	if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{
-		Bucket: &f.env.Bucket, Key: &key, Body: strings.NewReader("half,a,file\r\n"),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	key := f.abandonedAttempt(t, job, "half,a,file\r\n")
 	if resp := f.deliverJob(t, job); len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("batch item failures %+v", resp.BatchItemFailures)
 	}
@@ -402,16 +393,7 @@ func TestFailedTakeoverLeavesNoFile(t *testing.T) {
 	f := newFixture(t, 5)
 	f.w.reader = &failingReader{export: f.store(), err: errors.New("gone")}
 	job := f.createJob(t, "contoso")
-	past := time.Now().Add(-20 * time.Minute)
-	if _, err := f.store().ClaimExport(context.Background(), f.tenant, job.ID, past, past.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	key := "exports/partner-a/" + job.ID + "/users-" + job.CreatedAt.Format("2006-01-02") + ".csv"
-	if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{
-		Bucket: &f.env.Bucket, Key: &key, Body: strings.NewReader("attempt 1's file\r\n"),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	f.abandonedAttempt(t, job, "attempt 1's file\r\n")
 	f.handle(t, job)
 	if j := f.job(t, job.ID); j.Status != store.ExportFailed || j.Attempt != 2 {
 		t.Errorf("job %+v, want failed by attempt 2", j)
@@ -419,6 +401,24 @@ func TestFailedTakeoverLeavesNoFile(t *testing.T) {
 	if keys := f.objects(t, job.ID); len(keys) != 0 {
 		t.Errorf("objects %q left next to a failed job", keys)
 	}
+}
+
+// abandonedAttempt stands for an attempt 1 that claimed the job (its lease
+// ran out 19 minutes ago), uploaded content to the job's file and died
+// before recording it; it gives the file's key.
+func (f *fixture) abandonedAttempt(t *testing.T, job store.ExportJob, content string) string {
+	t.Helper()
+	past := time.Now().Add(-20 * time.Minute)
+	if _, err := f.store().ClaimExport(context.Background(), f.tenant, job.ID, past, past.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	key := "exports/partner-a/" + job.ID + "/users-" + job.CreatedAt.Format("2006-01-02") + ".csv"
+	if _, err := f.s3.PutObject(context.Background(), &s3.PutObjectInput{
+		Bucket: &f.env.Bucket, Key: &key, Body: strings.NewReader(content),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // TestBusyJobIsRetried: while a live attempt holds the job, a duplicate

@@ -22,11 +22,7 @@ func TestDeleteCustomerKeepsThePortfolioExact(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "tenant-delete")
 	figures := generated(t, 11, 8)
-	var ids []string
-	for _, fig := range figures[:6] {
-		f.commit(t, fig, 0)
-		ids = append(ids, fig.Customer.ID)
-	}
+	ids := f.commitNew(t, figures[:6])
 	// One customer changes once, so its delete removes version 2.
 	next := *figures[6]
 	next.Customer = figures[0].Customer
@@ -57,12 +53,7 @@ func TestDeleteCustomerKeepsThePortfolioExact(t *testing.T) {
 	}
 	f.assertSum(t, ids, "after deleting 2 of 6 customers")
 
-	all := slices.Concat(first, second)
-	f.invoke(t, all, nil)
-	f.assertSum(t, ids, "after replaying every record")
-	slices.Reverse(all)
-	f.invoke(t, all, nil)
-	f.assertSum(t, ids, "after replaying every record again, in reverse")
+	f.replayAll(t, ids, first, second)
 
 	for _, id := range gone {
 		pk, _ := store.CustomerPK(f.tenant, id)

@@ -151,22 +151,9 @@ func generated(t *testing.T, seed int64, n int) []*license.Figures {
 	t.Helper()
 	d, _ := license.ParseDate("2026-11-20")
 	cfg := portfoliogen.Config{Seed: seed, Customers: n, Users: 25, ReportDate: d}
-	var out []*license.Figures
-	for _, c := range portfoliogen.Customers(cfg) {
-		var users []license.User
-		if err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
-			cp := *u
-			cp.Licenses, cp.Workloads = slices.Clone(u.Licenses), slices.Clone(u.Workloads)
-			users = append(users, cp)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		res := license.Compute(license.Input{
-			Customer: license.Customer{ID: c.ID, Name: c.Name, TenantID: c.TenantID}, ReportDate: d,
-			Subscriptions: portfoliogen.Subscriptions(cfg, c), Users: users,
-		})
-		out = append(out, &res.Figures)
+	out, err := portfoliogen.AllFigures(cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -182,6 +169,30 @@ func (f *fixture) commit(t *testing.T, fig *license.Figures, expected int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// commitNew commits new customers' figures and gives their ids.
+func (f *fixture) commitNew(t *testing.T, figures []*license.Figures) []string {
+	t.Helper()
+	var ids []string
+	for _, fig := range figures {
+		f.commit(t, fig, 0)
+		ids = append(ids, fig.Customer.ID)
+	}
+	return ids
+}
+
+// replayAll delivers every record of the deliveries again, then again in
+// reverse (Lambda delivers at least once, in any order across batches),
+// and checks the roll-up is still the sum of the customers ids.
+func (f *fixture) replayAll(t *testing.T, ids []string, deliveries ...[]events.DynamoDBEventRecord) {
+	t.Helper()
+	all := slices.Concat(deliveries...)
+	f.invoke(t, all, nil)
+	f.assertSum(t, ids, "after replaying every record")
+	slices.Reverse(all)
+	f.invoke(t, all, nil)
+	f.assertSum(t, ids, "after replaying every record again, in reverse")
 }
 
 // assertSum checks the roll-up against the sum of the FIGURES items the
@@ -216,11 +227,7 @@ func TestAggregateFromTheTableStream(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "tenant-stream")
 	figures := generated(t, 7, 16)
-	var ids []string
-	for _, fig := range figures[:12] {
-		f.commit(t, fig, 0)
-		ids = append(ids, fig.Customer.ID)
-	}
+	ids := f.commitNew(t, figures[:12])
 	first := f.deliver(t)
 	if len(first) != 12 {
 		t.Fatalf("the filter let %d records through for 12 new customers", len(first))
@@ -254,12 +261,7 @@ func TestAggregateFromTheTableStream(t *testing.T) {
 	f.assertSum(t, ids, "after 4 changes and a removal")
 
 	// Lambda delivers at least once: every record again, twice, in reverse.
-	all := slices.Concat(first, second)
-	f.invoke(t, all, nil)
-	f.assertSum(t, ids, "after replaying every record")
-	slices.Reverse(all)
-	f.invoke(t, all, nil)
-	f.assertSum(t, ids, "after replaying every record again, in reverse")
+	f.replayAll(t, ids, first, second)
 }
 
 // Records of other items (no filter, as a misconfigured mapping would send

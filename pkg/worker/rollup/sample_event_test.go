@@ -31,21 +31,11 @@ func sampleEvent(t *testing.T) (events.DynamoDBEvent, *license.Figures) {
 	cfg := portfoliogen.Config{Seed: 1, Customers: 2, Users: 12, ReportDate: day}
 	specs := portfoliogen.Customers(cfg)
 	figuresOf := func(c portfoliogen.CustomerSpec, d license.Date) *license.Figures {
-		var users []license.User
-		if err := portfoliogen.EachUser(cfg, c, func(u *license.User) error {
-			cp := *u
-			cp.Licenses = append([]license.License(nil), u.Licenses...)
-			cp.Workloads = append([]license.WorkloadUse(nil), u.Workloads...)
-			users = append(users, cp)
-			return nil
-		}); err != nil {
+		f, err := portfoliogen.Figures(cfg, c, d)
+		if err != nil {
 			t.Fatal(err)
 		}
-		res := license.Compute(license.Input{
-			Customer: license.Customer{ID: c.ID, Name: c.Name, TenantID: c.TenantID}, ReportDate: d,
-			Subscriptions: portfoliogen.Subscriptions(cfg, c), Users: users,
-		})
-		return &res.Figures
+		return f
 	}
 	first1 := figuresOf(specs[0], day)
 	first2 := figuresOf(specs[0], day.AddDays(1))
