@@ -57,7 +57,7 @@ var expectations = map[string]expectation{
 	// A customer the demo portfolio does not have: deleting a demo
 	// customer would change what the other events read.
 	"ingest-delete-customer.json": api(404, equals("error.code", "not_found")),
-	"ingest-put-prices.json":     api(200, equals("source", "tenant"), equals("currency", "EUR")),
+	"ingest-put-prices.json":      api(200, equals("source", "tenant"), equals("currency", "EUR")),
 
 	// AuthorizerFunction: an expired token is refused with exactly the
 	// message API Gateway turns into 401.
