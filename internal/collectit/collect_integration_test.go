@@ -227,6 +227,17 @@ func (w *world) postDirect(t *testing.T, tn license.Tenant, c portfoliogen.Custo
 			t.Fatalf("direct POST of %s for %s: %d %s", kind, c.TenantID, status, body)
 		}
 	}
+	// The Copilot usage report, after the users, as the collector sends
+	// it: only a customer holding Copilot seats has one.
+	if portfoliogen.HasCopilot(w.cfg, c) {
+		var b bytes.Buffer
+		if err := portfoliogen.WriteCopilotUsage(&b, w.cfg, c); err != nil {
+			t.Fatal(err)
+		}
+		if status, body := w.post(t, tn, c.TenantID, string(portfoliogen.KindGraphCopilotUsage), b.String()); status != 200 {
+			t.Fatalf("direct POST of the Copilot report for %s: %d %s", c.TenantID, status, body)
+		}
+	}
 }
 
 func (w *world) post(t *testing.T, tn license.Tenant, customer, kind, body string) (int, string) {
@@ -279,13 +290,24 @@ func TestRunOverFiftyCustomersEqualsDirectIngest(t *testing.T) {
 		t.Fatalf("finished run: %+v, want succeeded with 50 succeeded", got)
 	}
 	outs := outcomes(t, w, collected, run.ID)
+	copilotCustomers := 0
 	for _, c := range w.emu.Customers() {
 		o := outs[c.TenantID]
 		// organization, subscribedSkus, directory subscriptions, the
-		// activity report and Partner Center's subscriptions.
-		if o.State != store.CollectSucceeded || o.Name != c.Name || len(o.Documents) != 5 {
-			t.Errorf("%s: %+v, want succeeded, named %q, 5 documents", c.TenantID, o, c.Name)
+		// activity report and Partner Center's subscriptions: 5; a
+		// customer holding Copilot seats also has the Copilot usage report
+		// (docs/definitions.md#collection-from-microsoft): 6.
+		want := 5
+		hasCopilot := portfoliogen.HasCopilot(w.cfg, c)
+		if hasCopilot {
+			want, copilotCustomers = 6, copilotCustomers+1
+		}
+		if o.State != store.CollectSucceeded || o.Name != c.Name || len(o.Documents) != want || o.Message != "" {
+			t.Errorf("%s: %+v, want succeeded, named %q, %d documents, no message", c.TenantID, o, c.Name, want)
 			continue
+		}
+		if hasCopilot && o.Documents[4].Kind != string(portfoliogen.KindGraphCopilotUsage) {
+			t.Errorf("%s: document 5 is %s, want the Copilot report right after the users", c.TenantID, o.Documents[4].Kind)
 		}
 		w.postDirect(t, direct, c)
 		a, err := w.store.Figures(t.Context(), collected, c.TenantID)
@@ -298,6 +320,13 @@ func TestRunOverFiftyCustomersEqualsDirectIngest(t *testing.T) {
 		}
 		if !reflect.DeepEqual(a.Figures, b.Figures) || a.Users != b.Users {
 			t.Errorf("%s: collected figures differ from the direct ones\ncollected %+v\ndirect    %+v", c.TenantID, a.Figures, b.Figures)
+		}
+		// The copilot block (compared whole above) is there, from the
+		// report: dated by it, with the v2 CSV's active days.
+		if cp := a.Figures.Copilot; hasCopilot && (cp == nil || !cp.HasReport || cp.ReportDate != w.cfg.ReportDate || cp.ActiveDays == nil || cp.Assigned == 0) {
+			t.Errorf("%s: copilot block %+v, want one from the report of %s with active days", c.TenantID, cp, w.cfg.ReportDate)
+		} else if !hasCopilot && cp != nil {
+			t.Errorf("%s holds no Copilot seats but has a copilot block %+v", c.TenantID, cp)
 		}
 		// dataFreshness: collected by this run, concealment as the
 		// tenant's report settings say, four sources of the report date.
@@ -321,11 +350,23 @@ func TestRunOverFiftyCustomersEqualsDirectIngest(t *testing.T) {
 			}
 		}
 	}
-	var pcPages int
+	// The generator gives Copilot seats to about a third of the customers
+	// with a suite of 5+ users: the run must have covered some, and asked
+	// the Copilot report of exactly those.
+	if copilotCustomers == 0 {
+		t.Fatalf("no generated customer holds Copilot seats: the test proves nothing about the Copilot report")
+	}
+	var pcPages, copilotAsked int
 	for _, r := range w.emu.Requests() {
+		if strings.HasPrefix(r.Path, "/v1.0/copilot/reports/") {
+			copilotAsked++
+		}
 		if strings.HasPrefix(r.Path, "/v1/customers?") {
 			pcPages++
 		}
+	}
+	if copilotAsked != copilotCustomers {
+		t.Errorf("the Copilot report was asked %d times, want once per Copilot customer (%d)", copilotAsked, copilotCustomers)
 	}
 	if pcPages != 25 {
 		t.Errorf("%d Partner Center customer pages, want 25 (50 customers, 2 a page)", pcPages)
@@ -423,5 +464,69 @@ func TestFailuresAreOutcomesAndRedeliveryCountsNothingTwice(t *testing.T) {
 	}
 	if throttled != 2 || unavailable != 2 {
 		t.Errorf("%d 429s and %d 503s answered, want 2 and 2", throttled, unavailable)
+	}
+}
+
+// TestCopilotReportRefusedLeavesTheCustomerSucceeded: Graph answers 403 to
+// a Copilot customer's usage report. The customer still succeeds with its
+// five other documents, its outcome's message says the report was not
+// collected and what to grant, and its copilot block has the seats (from
+// the subscriptions and users) but no report. A customer without Copilot
+// in the same run is never asked for the report.
+func TestCopilotReportRefusedLeavesTheCustomerSucceeded(t *testing.T) {
+	w := newWorld(t, 12, 8, 100)
+	var with, without *portfoliogen.CustomerSpec
+	for _, c := range w.emu.Customers() {
+		switch {
+		case portfoliogen.HasCopilot(w.cfg, c) && with == nil:
+			with = &c
+		case !portfoliogen.HasCopilot(w.cfg, c) && without == nil:
+			without = &c
+		}
+	}
+	if with == nil || without == nil {
+		t.Fatalf("the generated portfolio needs a customer with Copilot seats and one without (%v, %v)", with, without)
+	}
+	w.emu.ForbidCopilotReport(with.TenantID)
+	tn := tenant(t, "acme")
+	run, err := w.runner.Start(t.Context(), tn, "api", []string{with.TenantID, without.TenantID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(t, 2)
+	got, err := w.store.GetCollection(t.Context(), tn, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.RunSucceeded || got.Counts[store.CollectSucceeded] != 2 {
+		t.Fatalf("run %+v, want succeeded with 2 customers succeeded", got)
+	}
+	outs := outcomes(t, w, tn, run.ID)
+	o := outs[with.TenantID]
+	var kinds []string
+	for _, d := range o.Documents {
+		kinds = append(kinds, d.Kind)
+	}
+	want := []string{"graph-organization", "graph-subscribed-skus", "graph-directory-subscriptions", "graph-active-user-detail", "partner-center-subscriptions"}
+	if o.State != store.CollectSucceeded || o.Code != "" || !slices.Equal(kinds, want) {
+		t.Errorf("Copilot customer refused the report: %+v (kinds %v), want succeeded with %v", o, kinds, want)
+	}
+	if !strings.Contains(o.Message, "Copilot usage report was not collected") || !strings.Contains(o.Message, "Reports.Read.All") {
+		t.Errorf("message %q, want it to say the Copilot report was not collected and to grant Reports.Read.All", o.Message)
+	}
+	f, err := w.store.Figures(t.Context(), tn, with.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp := f.Figures.Copilot; cp == nil || cp.HasReport || cp.Assigned == 0 {
+		t.Errorf("copilot block %+v, want the seats without a report", cp)
+	}
+	if o := outs[without.TenantID]; o.State != store.CollectSucceeded || len(o.Documents) != 5 || o.Message != "" {
+		t.Errorf("customer without Copilot: %+v, want succeeded, 5 documents, no message", o)
+	}
+	for _, r := range w.emu.Requests() {
+		if strings.HasPrefix(r.Path, "/v1.0/copilot/") && r.Tenant == without.TenantID {
+			t.Errorf("the Copilot report was asked of a customer without Copilot: %s", r.Path)
+		}
 	}
 }

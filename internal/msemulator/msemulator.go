@@ -2,7 +2,8 @@
 // the connector calls (docs/definitions.md#collection-from-microsoft): the Entra token endpoint (client
 // credentials), Microsoft Graph (organization, subscribedSkus,
 // directory/subscriptions, the Office 365 active user detail report, report
-// settings) and Partner Center (customers, customer subscriptions). The
+// settings, the Copilot usage user detail report) and Partner Center
+// (customers, customer subscriptions). The
 // answers follow Microsoft's published REST documentation — Graph's
 // @odata.nextLink paging, the report's 302 to a pre-authenticated download
 // URL, Partner Center's links.next with an MS-ContinuationToken header,
@@ -70,12 +71,13 @@ type Emulator struct {
 
 	mu          sync.Mutex
 	tokens      map[string]token
-	downloads   map[string]string // download id → tenant
+	downloads   map[string]download // download id → what it serves
 	unconsented map[string]bool
 	concealed   map[string]bool
 	faults      map[string][]*fault // tenant → faults, the first first
 	broken      map[string]bool     // tenant → a report the ingest must refuse
 	settings403 map[string]bool
+	copilot403  map[string]bool
 	log         []Request
 	mux         *http.ServeMux
 }
@@ -88,9 +90,9 @@ func New(cfg Config) *Emulator {
 	e := &Emulator{
 		cfg: cfg, partner: cfg.Portfolio.PartnerTenant(),
 		customers: portfoliogen.Customers(cfg.Portfolio), byTenant: map[string]int{},
-		tokens: map[string]token{}, downloads: map[string]string{},
+		tokens: map[string]token{}, downloads: map[string]download{},
 		unconsented: map[string]bool{}, concealed: map[string]bool{},
-		faults: map[string][]*fault{}, broken: map[string]bool{}, settings403: map[string]bool{},
+		faults: map[string][]*fault{}, broken: map[string]bool{}, settings403: map[string]bool{}, copilot403: map[string]bool{},
 	}
 	for i, c := range e.customers {
 		e.byTenant[c.TenantID] = i
@@ -103,6 +105,7 @@ func New(cfg Config) *Emulator {
 	m.HandleFunc("GET /v1.0/directory/subscriptions", e.graph(e.directorySubscriptions))
 	m.HandleFunc("GET /v1.0/admin/reportSettings", e.graph(e.reportSettings))
 	m.HandleFunc("GET /v1.0/reports/{call}", e.graph(e.report))
+	m.HandleFunc("GET /v1.0/copilot/reports/{call}", e.graph(e.copilotReport))
 	m.HandleFunc("GET /download/{id}", e.download)
 	m.HandleFunc("GET /v1/customers", e.partnerCenter(e.pcCustomers))
 	m.HandleFunc("GET /v1/customers/{customerId}/subscriptions", e.partnerCenter(e.pcSubscriptions))
@@ -147,6 +150,12 @@ func (e *Emulator) BreakReport(tenant string, on bool) { e.set(func() { e.broken
 // ForbidReportSettings makes admin/reportSettings answer 403 for tenant.
 func (e *Emulator) ForbidReportSettings(tenant string) {
 	e.set(func() { e.settings403[tenant] = true })
+}
+
+// ForbidCopilotReport makes the Copilot usage report answer 403 for tenant
+// (the app was not granted Reports.Read.All for it).
+func (e *Emulator) ForbidCopilotReport(tenant string) {
+	e.set(func() { e.copilot403[tenant] = true })
 }
 
 // Requests is every request answered so far.
@@ -446,10 +455,54 @@ func (e *Emulator) report(w http.ResponseWriter, r *http.Request, c portfoliogen
 		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid period: use D7, D30, D90 or D180.")
 		return
 	}
+	e.redirect(w, r, c, portfoliogen.KindGraphActiveUserDetail)
+}
+
+// download is what a pre-authenticated download URL serves.
+type download struct {
+	tenant string
+	kind   portfoliogen.Kind
+}
+
+// redirect answers 302 to a new short-lived download URL of c's report.
+func (e *Emulator) redirect(w http.ResponseWriter, r *http.Request, c portfoliogen.CustomerSpec, kind portfoliogen.Kind) {
 	id := newID()
-	e.set(func() { e.downloads[id] = c.TenantID })
+	e.set(func() { e.downloads[id] = download{tenant: c.TenantID, kind: kind} })
 	w.Header().Set("Location", baseURL(r)+"/download/"+id)
 	w.WriteHeader(http.StatusFound)
+}
+
+// copilotReport answers getMicrosoft365CopilotUsageUserDetail(period=
+// 'D7|D30|D90|D180|D28|ALL') asked as CSV ($format=text/csv) with a 302 to
+// a download URL of the version 2 CSV, only for a customer holding Copilot
+// seats: without them (or with the ForbidCopilotReport switch) it answers
+// 403 as Graph does to an app without access to the report. The JSON form
+// is not served: the collector asks for the CSV.
+func (e *Emulator) copilotReport(w http.ResponseWriter, r *http.Request, c portfoliogen.CustomerSpec) {
+	call := r.PathValue("call")
+	name, args, ok := strings.Cut(call, "(")
+	if !ok || name != "getMicrosoft365CopilotUsageUserDetail" || !strings.HasSuffix(args, ")") {
+		graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", call))
+		return
+	}
+	switch period := strings.TrimSuffix(strings.TrimPrefix(args, "period='"), "')"); period {
+	case "D7", "D30", "D90", "D180", "D28", "ALL":
+	default:
+		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid period: use D7, D28, D30, D90, D180 or ALL.")
+		return
+	}
+	if f := r.URL.Query().Get("$format"); f != "text/csv" {
+		graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("The emulator serves this report as CSV only ($format=text/csv), not %q.", f))
+		return
+	}
+	e.mu.Lock()
+	forbid := e.copilot403[c.TenantID]
+	e.mu.Unlock()
+	if forbid || !portfoliogen.HasCopilot(e.cfg.Portfolio, c) {
+		graphError(w, http.StatusForbidden, "UnknownError", "Forbidden")
+		return
+	}
+	e.redirect(w, r, c, portfoliogen.KindGraphCopilotUsage)
 }
 
 // download serves the report's CSV at its pre-authenticated URL. Like a
@@ -463,8 +516,9 @@ func (e *Emulator) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.mu.Lock()
-	tenant, ok := e.downloads[r.PathValue("id")]
-	broken := e.broken[tenant]
+	dl, ok := e.downloads[r.PathValue("id")]
+	tenant := dl.tenant
+	broken := e.broken[tenant] && dl.kind == portfoliogen.KindGraphActiveUserDetail
 	var c portfoliogen.CustomerSpec
 	if ok {
 		c = e.customers[e.byTenant[tenant]]
@@ -477,7 +531,16 @@ func (e *Emulator) download(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	doc, err := e.document(portfoliogen.KindGraphActiveUserDetail, c)
+	var doc []byte
+	var err error
+	file := "Office365ActiveUserDetail.csv"
+	if dl.kind == portfoliogen.KindGraphCopilotUsage {
+		var b bytes.Buffer
+		err = portfoliogen.WriteCopilotUsage(&b, e.cfg.Portfolio, c)
+		doc, file = b.Bytes(), "Microsoft365CopilotUsageUserDetail.csv"
+	} else {
+		doc, err = e.document(dl.kind, c)
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -487,7 +550,7 @@ func (e *Emulator) download(w http.ResponseWriter, r *http.Request) {
 		doc = append(doc, []byte(strings.Repeat(",", 11)+"yesterday"+strings.Repeat(",", 12)+"\r\n")...)
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Disposition", `attachment; filename="Office365ActiveUserDetail.csv"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+file+`"`)
 	_, _ = w.Write(doc)
 }
 

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
 // Document kinds written by the collector: the ingest's kinds (docs/definitions.md#sources),
@@ -19,6 +21,7 @@ const (
 	KindDirectorySubs    = "graph-directory-subscriptions"
 	KindActiveUserDetail = "graph-active-user-detail"
 	KindPartnerCenter    = "partner-center-subscriptions"
+	KindCopilotUsage     = "graph-copilot-usage-user-detail"
 )
 
 // Document is one collected document, pages merged: a paged list is its
@@ -36,6 +39,9 @@ type Customer struct {
 	// ConcealedNames is admin/reportSettings' displayConcealedNames; nil
 	// when the app may not read it (403 means "unknown", docs/definitions.md#collection-from-microsoft).
 	ConcealedNames *bool
+	// Notes say what was left out without failing the customer (a Copilot
+	// report Graph refused); the outcome's message carries them.
+	Notes []string
 }
 
 // CustomerRef is a customer of the partner as Partner Center lists it.
@@ -111,11 +117,26 @@ func (c *Client) Collect(ctx context.Context, tenantID string) (*Customer, error
 	}
 	out.Documents = append(out.Documents, Document{Kind: KindDirectorySubs, Body: subs})
 
-	report, err := c.report(ctx, g+"/reports/getOffice365ActiveUserDetail(period='D30')", tok)
+	report, err := c.report(ctx, g+"/reports/getOffice365ActiveUserDetail(period='D30')", tok, "Graph reports/getOffice365ActiveUserDetail")
 	if err != nil {
 		return nil, err
 	}
 	out.Documents = append(out.Documents, Document{Kind: KindActiveUserDetail, Body: report})
+
+	// After the users document: the ingest judges a customer's documents
+	// in the order written, and the Copilot figures need its users.
+	if holdsCopilot(skus) || holdsCopilot(subs) {
+		doc, note, err := c.copilotReport(ctx, g, tok)
+		if err != nil {
+			return nil, err
+		}
+		if doc != nil {
+			out.Documents = append(out.Documents, Document{Kind: KindCopilotUsage, Body: doc})
+		}
+		if note != "" {
+			out.Notes = append(out.Notes, note)
+		}
+	}
 
 	out.ConcealedNames, err = c.reportSettings(ctx, g+"/admin/reportSettings", tok)
 	if err != nil {
@@ -226,8 +247,7 @@ func (m *merger) bytes() []byte {
 // report asks for the active user detail report: Graph answers 302 to a
 // short-lived pre-authenticated URL, fetched WITHOUT the bearer token (the
 // download host is not Graph; the URL is its own credential).
-func (c *Client) report(ctx context.Context, u, tok string) ([]byte, error) {
-	const what = "Graph reports/getOffice365ActiveUserDetail"
+func (c *Client) report(ctx context.Context, u, tok, what string) ([]byte, error) {
 	a, err := c.http.get(ctx, request{url: u, bearer: tok, what: what, hint: hintGraph})
 	if err != nil {
 		return nil, err
@@ -256,6 +276,46 @@ func (c *Client) report(ctx context.Context, u, tok string) ([]byte, error) {
 		return d.body, nil
 	}
 	return nil, &Error{Code: CodeSourceError, Message: fmt.Sprintf("%s answered %d: the next run retries it", what, a.status)}
+}
+
+// copilotPath is the Copilot usage user detail report over 28 days (the
+// period of the habitual-use threshold, docs/definitions.md#copilot), as
+// CSV: Graph answers JSON unless $format asks for CSV, and like the Office
+// report the CSV comes through a 302 to a download URL (report follows a
+// 200 too).
+const copilotPath = "/copilot/reports/getMicrosoft365CopilotUsageUserDetail(period='D28')?$format=text/csv"
+
+// copilotReport fetches the Copilot usage report. A 403 or 404 (the app
+// lacks Reports.Read.All for it, or the tenant has no such report yet) is
+// not the customer's failure: no document, and a note saying why.
+func (c *Client) copilotReport(ctx context.Context, graph, tok string) ([]byte, string, error) {
+	const what = "Graph copilot/reports/getMicrosoft365CopilotUsageUserDetail"
+	doc, err := c.report(ctx, graph+copilotPath, tok, what)
+	var e *Error
+	if errors.As(err, &e) && (e.Code == CodeForbidden || e.Code == CodeNotFound) {
+		return nil, "the Copilot usage report was not collected (Graph answered " + string(e.Code) +
+			"): grant the app Reports.Read.All and consent it in the customer tenant; the Copilot seats are still counted, their activity is not until the report is collected", nil
+	}
+	return doc, "", err
+}
+
+// holdsCopilot reports whether a Graph SKU list (subscribedSkus or
+// directory/subscriptions, pages merged) names a Copilot SKU.
+func holdsCopilot(doc []byte) bool {
+	var l struct {
+		Value []struct {
+			SkuPartNumber string `json:"skuPartNumber"`
+		} `json:"value"`
+	}
+	if json.Unmarshal(doc, &l) != nil {
+		return false
+	}
+	for _, v := range l.Value {
+		if license.IsCopilotSKU(v.SkuPartNumber) {
+			return true
+		}
+	}
+	return false
 }
 
 // reportSettings reads whether names are concealed; a 403 (the app lacks

@@ -232,7 +232,7 @@ func (r *Runner) collect(ctx context.Context, t license.Tenant, m Message, o *st
 		// The documents are in; only insights' "last collected" lags.
 		slog.WarnContext(ctx, "last collection not recorded", "customer", m.CustomerID, "error", err.Error())
 	}
-	o.State, o.Code, o.Message, o.Problems = store.CollectSucceeded, "", "", nil
+	o.State, o.Code, o.Message, o.Problems = store.CollectSucceeded, "", strings.Join(got.Notes, "; "), nil
 }
 
 func (r *Runner) ingestWait() time.Duration {
@@ -263,7 +263,7 @@ func (r *Runner) write(ctx context.Context, t license.Tenant, id, customerID, ki
 		return err
 	}
 	ct := "application/json"
-	if kind == string(source.KindActiveUserDetail) {
+	if kind == string(source.KindActiveUserDetail) || kind == string(source.KindCopilotUsage) {
 		ct = "text/csv"
 	}
 	return r.Blob.Upload(ctx, key, ct, bytes.NewReader(body))
