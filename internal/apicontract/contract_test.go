@@ -1402,7 +1402,7 @@ func cases() map[string]routeCase {
 							Currency *string
 							Prices   []license.Price
 						}
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						if p.Source != "default" || p.Currency == nil || *p.Currency != "USD" || len(p.Prices) != 1 || p.Prices[0] != (license.Price{SKU: "SPE_E3", MonthlyPrice: 36}) {
 							t.Errorf("prices: %s, want SKU_MONTHLY_PRICES's SPE_E3 36.00 USD", r)
 						}
@@ -1417,7 +1417,7 @@ func cases() map[string]routeCase {
 				{name: "two currencies", method: http.MethodPut, target: "/v1/prices", body: []byte("sku,monthlyPrice,currency\nSPE_E3,36.00,USD\nSPE_E5,57,EUR\n"), status: http.StatusUnprocessableEntity,
 					check: func(t *testing.T, r response) {
 						var body apiError
-						r.decode(t, &body)
+						r.Decode(t, &body)
 						if len(body.Error.Details) != 1 || body.Error.Details[0]["line"] != 3.0 || body.Error.Details[0]["column"] != "currency" {
 							t.Errorf("two currencies: %s, want one problem at line 3, currency", r)
 						}
@@ -1438,7 +1438,7 @@ func cases() map[string]routeCase {
 							Days   int
 							Totals []license.ReclaimTotal
 						}
-						r.decode(t, &c)
+						r.Decode(t, &c)
 						got := fmt.Sprint(c.Days)
 						for _, x := range c.Totals {
 							got += fmt.Sprintf(" %s %d", x.Kind, x.Seats)
@@ -1461,7 +1461,7 @@ func cases() map[string]routeCase {
 				{name: "calendar", method: http.MethodGet, target: "/v1/portfolio/reclaim?days=90", status: http.StatusOK,
 					check: func(t *testing.T, r response) {
 						var p struct{ Totals []license.ReclaimTotal }
-						r.decode(t, &p)
+						r.Decode(t, &p)
 						want := map[license.ReclaimKind]int{}
 						for _, id := range customerIDs {
 							var c struct{ Totals []license.ReclaimTotal }
