@@ -1465,7 +1465,7 @@ func cases() map[string]routeCase {
 						want := map[license.ReclaimKind]int{}
 						for _, id := range customerIDs {
 							var c struct{ Totals []license.ReclaimTotal }
-							e.must(t, routeReclaim, call{name: id, method: http.MethodGet, target: "/v1/customers/" + id + "/reclaim?days=90", status: http.StatusOK}).decode(t, &c)
+							e.must(t, routeReclaim, call{name: id, method: http.MethodGet, target: "/v1/customers/" + id + "/reclaim?days=90", status: http.StatusOK}).Decode(t, &c)
 							for _, x := range c.Totals {
 								want[x.Kind] += x.Seats
 							}
