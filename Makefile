@@ -134,7 +134,14 @@ events-test: tools
 ## bench: every path measured against its reference on the local stack (table on stdout, bench-results.json; see BENCHMARKS.md)
 # Flags go through BENCH_FLAGS, e.g. make bench BENCH_FLAGS='-large' (adds the
 # 1M-user sizes) or BENCH_FLAGS='-runs 5 -only ingest,export'.
-bench: tools
+# The DuckDB reference (bench only) has its own lock file, so that make run
+# and make test never download it.
+BENCH_NODE := tools/bench/node_modules/.package-lock.json
+$(BENCH_NODE): tools/bench/package-lock.json tools/bench/package.json
+	npm ci --prefix tools/bench --no-audit --no-fund
+	touch $@
+
+bench: tools $(BENCH_NODE)
 	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 clean:
