@@ -148,25 +148,18 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	line := 1 // of the last row read
 	for {
 		guard.reset()
-		rec, err := cr.Read()
+		rec, at, malformed, err := readCSVRow(cr, line)
 		if err == io.EOF {
 			break
 		}
-		// FieldPos panics on a record without fields, which a read error
-		// can leave; the row then starts after the last one.
-		if len(rec) > 0 {
-			line, _ = cr.FieldPos(0)
-		} else {
-			line++
+		line = at
+		if malformed != nil {
+			p.doc.Rows++
+			userRows++
+			p.rowProblems([]Problem{*malformed}, 0)
+			continue
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) && !isTooLarge(pe.Err) {
-				p.doc.Rows++
-				userRows++
-				p.rowProblems([]Problem{{Line: pe.StartLine, Reason: fmt.Sprintf("malformed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)}}, 0)
-				continue
-			}
 			return p.csvBroken(err, line)
 		}
 		if userRows == 0 && len(rec) == len(cols.names) && spreadsheetDate.MatchString(strings.TrimSpace(rec[cols.refresh])) {

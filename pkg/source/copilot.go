@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -287,22 +286,17 @@ func (p *parser) copilotCSV(r io.Reader) error {
 	line := 1
 	for {
 		guard.reset()
-		rec, err := cr.Read()
+		rec, at, malformed, err := readCSVRow(cr, line)
 		if err == io.EOF {
 			break
 		}
-		if len(rec) > 0 {
-			line, _ = cr.FieldPos(0)
-		} else {
-			line++
+		line = at
+		if malformed != nil {
+			p.doc.Rows++
+			p.rowProblems([]Problem{*malformed}, 0)
+			continue
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) && !isTooLarge(pe.Err) {
-				p.doc.Rows++
-				p.rowProblems([]Problem{{Line: pe.StartLine, Reason: fmt.Sprintf("malformed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)}}, 0)
-				continue
-			}
 			return p.csvBroken(err, line)
 		}
 		p.doc.Rows++

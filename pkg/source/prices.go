@@ -86,21 +86,16 @@ func ParsePriceList(r io.Reader) (*PriceListResult, error) {
 	}
 	line := 1
 	for {
-		rec, err := cr.Read()
+		rec, at, malformed, err := readCSVRow(cr, line)
 		if err == io.EOF {
 			break
 		}
-		if len(rec) > 0 {
-			line, _ = cr.FieldPos(0)
-		} else {
-			line++
+		line = at
+		if malformed != nil {
+			pp.add(*malformed)
+			continue
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				pp.add(Problem{Line: pe.StartLine, Reason: fmt.Sprintf("malformed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)})
-				continue
-			}
 			return nil, ioError(err)
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {

@@ -14,6 +14,7 @@ package source
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -430,3 +431,29 @@ func (g *sizeGuard) Read(b []byte) (int, error) {
 }
 
 func (g *sizeGuard) reset() { g.n = 0 }
+
+// readCSVRow reads the next record of a streamed CSV: its line (after
+// prev, the line of the last row read, for a read that gives no record),
+// and for a malformed row the problem that reports it (line, column and
+// why) so that the caller counts it and reads on. err is io.EOF at the end,
+// or a failure that ends the document (a row over MaxRowBytes, a read
+// error).
+func readCSVRow(cr *csv.Reader, prev int) (rec []string, line int, malformed *Problem, err error) {
+	rec, err = cr.Read()
+	if err == io.EOF {
+		return nil, prev, nil, err
+	}
+	// FieldPos panics on a record without fields, which a read error can
+	// leave; the row then starts after the last one.
+	if line = prev + 1; len(rec) > 0 {
+		line, _ = cr.FieldPos(0)
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && !isTooLarge(pe.Err) {
+			return rec, line, &Problem{Line: pe.StartLine, Reason: fmt.Sprintf("malformed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)}, nil
+		}
+		return rec, line, nil, err
+	}
+	return rec, line, nil, nil
+}
