@@ -53,12 +53,19 @@ type demoDocument struct {
 	customer portfoliogen.CustomerSpec
 	kind     portfoliogen.Kind
 	upload   bool
+	// paged: directory/subscriptions as Graph pages it, the pages in one
+	// document (what a partner's script that saves every page sends).
+	paged bool
 }
+
+// demoPageSize is the page size of the paged directory documents: small,
+// so that the demo's customers have several pages.
+const demoPageSize = 2
 
 // demoPlan says which documents each customer sends, in order. Most send
 // the native snapshot; some send what a partner fetches from Microsoft
-// instead (Graph reports and subscriptions, Partner Center
-// subscriptions), and a few send their snapshot as a large file would
+// instead (Graph reports and subscriptions — some of them as pages in one
+// document —, Partner Center subscriptions), and a few send their snapshot as a large file would
 // travel, through a presigned upload whose arrival in S3 triggers the
 // ingest, so that every path of the system runs at start. Subscription
 // documents go before the user report: every ingest rewrites the
@@ -70,9 +77,9 @@ func demoPlan(customers []portfoliogen.CustomerSpec) [][]demoDocument {
 		doc := func(k portfoliogen.Kind) demoDocument { return demoDocument{customer: c, kind: k} }
 		switch c.Index % 10 {
 		case 3, 8:
-			plan = append(plan, []demoDocument{
-				doc(portfoliogen.KindGraphDirectorySubscriptions),
-				doc(portfoliogen.KindGraphActiveUserDetail)})
+			dir := doc(portfoliogen.KindGraphDirectorySubscriptions)
+			dir.paged = c.Index%10 == 8
+			plan = append(plan, []demoDocument{dir, doc(portfoliogen.KindGraphActiveUserDetail)})
 		case 4:
 			plan = append(plan, []demoDocument{
 				doc(portfoliogen.KindGraphSubscribedSkus),
@@ -199,7 +206,13 @@ feed:
 
 func (s *Stack) postDemoDocument(ctx context.Context, client *http.Client, token Token, cfg portfoliogen.Config, d demoDocument) error {
 	var body bytes.Buffer
-	if err := portfoliogen.Write(&body, d.kind, cfg, d.customer); err != nil {
+	write := portfoliogen.Write
+	if d.paged {
+		write = func(w io.Writer, _ portfoliogen.Kind, cfg portfoliogen.Config, c portfoliogen.CustomerSpec) error {
+			return portfoliogen.WriteDirectorySubscriptionsPages(w, cfg, c, demoPageSize)
+		}
+	}
+	if err := write(&body, d.kind, cfg, d.customer); err != nil {
 		return fmt.Errorf("devstack: generating %s's %s: %w", d.customer.ID, d.kind, err)
 	}
 	if d.upload {

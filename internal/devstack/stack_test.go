@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,6 +114,39 @@ func TestStackEndToEnd(t *testing.T) {
 	uploaded := customers[9].ID
 	if status, body := call(t, s, "GET", "/v1/customers/"+uploaded+"/insights", "ro", nil); status != 200 || body["customerId"] != uploaded {
 		t.Errorf("insights of the uploaded customer %s: %d %v", uploaded, status, body)
+	}
+
+	// Customer 8 sent its directory/subscriptions as two-per-page pages in
+	// one document (demoPlan): every page was taken, so each SKU's sold is
+	// Σ quantity of its counted subscriptions (docs/definitions.md#figures),
+	// excluded products left out, none lost or counted twice.
+	paged := customers[8]
+	cfg8 := portfoliogen.Config{Seed: 1, Customers: 10, Users: 12, ReportDate: license.DateOf(time.Now())}
+	subs := portfoliogen.Subscriptions(cfg8, paged)
+	if len(subs) <= demoPageSize {
+		t.Fatalf("%s has %d subscriptions: one page, the paged path is not exercised", paged.ID, len(subs))
+	}
+	wantSold := map[string]float64{}
+	for _, sub := range subs {
+		if sub.Counted() && (*license.Exclusions)(nil).Reason(sub.SKU, sub.Company) == "" {
+			wantSold[sub.SKU] += float64(sub.Quantity)
+		}
+	}
+	status, insights := call(t, s, "GET", "/v1/customers/"+paged.ID+"/insights", "ro", nil)
+	if status != 200 {
+		t.Fatalf("insights of %s: %d %v", paged.ID, status, insights)
+	}
+	gotSold := map[string]float64{}
+	products, _ := insights["products"].([]any)
+	for _, p := range products {
+		p, _ := p.(map[string]any)
+		sku, _ := p["sku"].(string)
+		if sold, _ := p["licensesSold"].(float64); sold > 0 {
+			gotSold[sku] = sold
+		}
+	}
+	if !maps.Equal(gotSold, wantSold) {
+		t.Errorf("%s (paged directory): sold by SKU %v, want %v", paged.ID, gotSold, wantSold)
 	}
 
 	// Tenants are apart: tenant-b sees none of demo-partner's customers.

@@ -188,20 +188,3 @@ func WriteCopilotUsage(w io.Writer, cfg Config, c CustomerSpec) error {
 	}
 	return nil
 }
-
-// graphSKUs are the SKUs subscribedSkus lists, by index: skus, then Copilot
-// (index len(skus)) when the customer has seats.
-func (p *plan) graphSKUs() []int {
-	if p.copilotHolders == 0 {
-		return p.skus
-	}
-	return append(append([]int(nil), p.skus...), copilotProduct)
-}
-
-// consumedUnits is the number of non-deleted users holding graphSKUs()[k].
-func (p *plan) consumedUnits(k int) int {
-	if k == len(p.skus) {
-		return p.copilotHolders
-	}
-	return p.assigned(k)
-}

@@ -371,7 +371,13 @@ func TestSubscribedSkusSumTheSubscriptions(t *testing.T) {
 			if v.ConsumedUnits != tr.assigned[v.SkuPartNumber] {
 				t.Errorf("%s: %s consumedUnits %d, want the %d non-deleted users holding it", c.ID, v.SkuPartNumber, v.ConsumedUnits, tr.assigned[v.SkuPartNumber])
 			}
-			if v.AccountID != c.TenantID || v.ID != c.TenantID+"_"+v.SkuID || v.AppliesTo != "User" {
+			// Extra file storage is the company's (an excluded product,
+			// docs/definitions.md#excluded-products); every other SKU a user's.
+			appliesTo := "User"
+			if v.SkuPartNumber == "SHAREPOINTSTORAGE" {
+				appliesTo = "Company"
+			}
+			if v.AccountID != c.TenantID || v.ID != c.TenantID+"_"+v.SkuID || v.AppliesTo != appliesTo {
 				t.Errorf("%s: %s account %q id %q appliesTo %q", c.ID, v.SkuPartNumber, v.AccountID, v.ID, v.AppliesTo)
 			}
 			status := "Enabled"

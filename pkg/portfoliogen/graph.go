@@ -2,6 +2,7 @@ package portfoliogen
 
 import (
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/licenseinsights/licenseinsights/pkg/license"
@@ -164,10 +165,15 @@ func WriteSubscribedSkus(w io.Writer, cfg Config, c CustomerSpec) error {
 		b = appendJSONString(b, c.Name)
 		b = append(b, `,"accountId":`...)
 		b = appendJSONString(b, c.TenantID)
-		b = append(b, `,"appliesTo":"User","capabilityStatus":`...)
+		// A storage add-on is the company's, not a user's.
+		if g.product == storageProduct {
+			b = append(b, `,"appliesTo":"Company","capabilityStatus":`...)
+		} else {
+			b = append(b, `,"appliesTo":"User","capabilityStatus":`...)
+		}
 		b = appendJSONString(b, status)
 		b = append(b, `,"consumedUnits":`...)
-		b = appendJSONInt(b, p.consumedUnits(g.k))
+		b = appendJSONInt(b, p.consumedUnits(g.k, g.product))
 		b = append(b, `,"id":`...)
 		b = appendJSONString(b, c.TenantID+"_"+pr.SKUID)
 		b = append(b, `,"prepaidUnits":{"enabled":`...)
@@ -202,17 +208,44 @@ func WriteSubscribedSkus(w io.Writer, cfg Config, c CustomerSpec) error {
 // sales, another partner's for theirs (ownerType "Company"), and null for a
 // direct purchase.
 func WriteDirectorySubscriptions(w io.Writer, cfg Config, c CustomerSpec) error {
+	return writeDirectorySubscriptions(w, cfg, c, 0)
+}
+
+// WriteDirectorySubscriptionsPages writes the same subscriptions as Graph
+// pages them, pageSize to a page, the pages one after another in one
+// document (concatenated JSON values), each page but the last with its
+// @odata.nextLink: how a partner's script that saves every page it fetched
+// sends a paged list (docs/definitions.md#sources). A customer with
+// pageSize subscriptions or fewer gets one page, as Graph gives it.
+func WriteDirectorySubscriptionsPages(w io.Writer, cfg Config, c CustomerSpec, pageSize int) error {
+	return writeDirectorySubscriptions(w, cfg, c, max(pageSize, 1))
+}
+
+// writeDirectorySubscriptions writes one page of them all when pageSize is
+// 0, else pages of pageSize.
+func writeDirectorySubscriptions(w io.Writer, cfg Config, c CustomerSpec, pageSize int) error {
 	if cfg.ReportDate.IsZero() {
 		return errNoReportDate
 	}
 	p := newPlan(cfg, c)
 	o := newOutput(w)
-	b := append(o.buf, `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directory/subscriptions","value":[`...)
+	const open = `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#directory/subscriptions",`
+	b := append(o.buf, open+`"value":[`...)
+	first := true // first subscription of its page
 	for i, s := range p.subs {
 		pr := products[s.product]
-		if i > 0 {
+		if pageSize > 0 && i > 0 && i%pageSize == 0 {
+			// Close the page, naming the next one as Graph does (an
+			// opaque $skiptoken), and open the next.
+			b = append(b, "\n],\"@odata.nextLink\":"...)
+			b = appendJSONString(b, "https://graph.microsoft.com/v1.0/directory/subscriptions?$skiptoken="+strconv.Itoa(i))
+			b = append(b, "}\n"+open+`"value":[`...)
+			first = true
+		}
+		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = append(b, "\n{\"commerceSubscriptionId\":"...)
 		b = appendJSONString(b, s.ID)
 		b = append(b, `,"createdDateTime":`...)

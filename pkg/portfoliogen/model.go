@@ -50,6 +50,12 @@ type plan struct {
 	// Copilot (copilot.go): the first copilotHolders users of the main
 	// suite's segment hold a Copilot seat; none when 0.
 	copilotHolders int
+
+	// Oddities (oddities.go): the last freeHolders users of the main
+	// suite's segment hold the free offer, the last viralHolders the viral
+	// trial; storage says the customer bought extra company storage.
+	freeHolders, viralHolders int
+	storage                   bool
 }
 
 // subscription is one purchase with what every format needs of it.
@@ -116,6 +122,7 @@ func newPlan(cfg Config, c CustomerSpec) *plan {
 	p.buySubscriptions(r)
 
 	p.planCopilot()
+	p.planOddities()
 	tickets := roundShare(n, 0.02+0.13*r.Float64())
 	p.support = license.Support{
 		Tickets:      tickets,
@@ -390,8 +397,8 @@ type person struct {
 	Deleted     bool
 	DeletedDate license.Date
 	// Licences in assignment order: the main SKU, then the extra one, then
-	// a Copilot seat.
-	licenses  [3]heldLicense
+	// a Copilot seat, then the free offer and the viral trial.
+	licenses  [5]heldLicense
 	nLicenses int
 	Licensed  [numWorkloads]bool
 	// LicenceDate is when the workload's licence was assigned: the date of
@@ -470,6 +477,7 @@ func (p *plan) user(i int, s *userStream, u *person) {
 	rank := (i*p.stride + p.offset) % n
 	main, extra := -1, -1
 	copilot := false
+	odd, oddAt := false, 0
 	profile := dormantUser
 	switch {
 	case rank < p.deleted:
@@ -488,6 +496,8 @@ func (p *plan) user(i int, s *userStream, u *person) {
 			extra = p.skus[len(p.skus)-1]
 		}
 		copilot = k == 0 && at < p.copilotHolders
+		odd = k == 0
+		oddAt = at
 		profile = pick(r, []float64{p.heavy, p.light, max(1-p.heavy-p.light, 0)})
 	}
 
@@ -503,6 +513,9 @@ func (p *plan) user(i int, s *userStream, u *person) {
 	if copilot {
 		u.licenses[u.nLicenses] = heldLicense{copilotProduct, p.copilotAssigned(i, u.licenses[0].assigned)}
 		u.nLicenses++
+	}
+	if odd && u.nLicenses > 0 {
+		p.oddLicenses(i, oddAt, u)
 	}
 	for _, l := range u.Licenses() {
 		ws := products[l.product].workloads

@@ -46,6 +46,9 @@ var productSKUs = []string{
 	// Microsoft 365 Copilot is never a main or other SKU (no weight in
 	// chooseSKUs): copilot.go adds its seats on top of a suite.
 	copilotSKU,
+	// Excluded products some customers also have (oddities.go): never
+	// drawn as a main or other SKU either.
+	freeSKU, storageSKU, viralSKU,
 }
 
 // productWorkloads says which workloads each SKU licenses. The suites license
@@ -55,6 +58,9 @@ var productWorkloads = map[string]workloadSet{
 	"EXCHANGESTANDARD":  1 << wExchange,
 	"TEAMS_EXPLORATORY": 1<<wTeams | 1<<wExchange | 1<<wOneDrive | 1<<wSharePoint,
 	copilotSKU:          0, // an add-on: it licenses none of the report's workloads
+	freeSKU:             0, // Power Automate is none of the report's workloads
+	storageSKU:          0, // company storage, nobody's licence
+	viralSKU:            0, // Customer Voice is none of them either
 }
 
 // products is productSKUs resolved against the catalog, in the same order.

@@ -242,3 +242,50 @@ func TestFiguresAgreeAcrossSources(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectoryPagesInOneDocument writes directory/subscriptions as Graph
+// pages them, two subscriptions to a page, all pages in one document, and
+// reads them back through pkg/source: the same subscriptions as the single
+// page, none lost or counted twice (docs/definitions.md#sources, paged lists).
+func TestDirectoryPagesInOneDocument(t *testing.T) {
+	cfg, specs := sampleCustomers(t)
+	paged := 0
+	for _, c := range specs {
+		tr := groundTruth(t, cfg, c)
+		var buf bytes.Buffer
+		if err := portfoliogen.WriteDirectorySubscriptionsPages(&buf, cfg, c, 2); err != nil {
+			t.Fatal(err)
+		}
+		raw := buf.Bytes()
+		// ⌈subscriptions / 2⌉ pages, each but the last naming the next.
+		pages := (len(tr.subs) + 1) / 2
+		if n := bytes.Count(raw, []byte(`"@odata.context"`)); n != pages {
+			t.Fatalf("%s: %d subscriptions written as %d pages, want %d", c.ID, len(tr.subs), n, pages)
+		}
+		if n := bytes.Count(raw, []byte(`"@odata.nextLink"`)); n != pages-1 {
+			t.Fatalf("%s: %d next links over %d pages", c.ID, n, pages)
+		}
+		if pages > 1 {
+			paged++
+		}
+		kind := sourceKind(t, portfoliogen.KindGraphDirectorySubscriptions)
+		if got, err := source.Detect(raw[:min(len(raw), source.DetectSize)]); err != nil || got != kind {
+			t.Errorf("%s: Detect says %q (%v), want %q", c.ID, got, err, kind)
+		}
+		doc, err := source.Parse(bytes.NewReader(raw), kind, source.Options{PartnerTenantID: cfg.PartnerTenant(), CustomerID: c.ID}, nil)
+		if err != nil {
+			t.Fatalf("%s: paged directory does not parse: %v", c.ID, err)
+		}
+		if doc.SkippedTotal != 0 || len(doc.Subscriptions) != len(tr.subs) {
+			t.Fatalf("%s: paged directory gave %d subscriptions (%d skipped: %v), want %d", c.ID, len(doc.Subscriptions), doc.SkippedTotal, doc.Skipped, len(tr.subs))
+		}
+		for i, s := range doc.Subscriptions {
+			if !sameSubscription(s, tr.subs[i]) {
+				t.Errorf("%s: paged subscription %d read as %+v, want %+v", c.ID, i, s, tr.subs[i])
+			}
+		}
+	}
+	if paged == 0 {
+		t.Error("no sample customer has more than one page")
+	}
+}
