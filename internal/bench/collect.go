@@ -75,8 +75,8 @@ func (r *runner) collectSizes() []int {
 	if r.opts.Smoke {
 		return []int{10, 40}
 	}
-	// 1,000 customers take about 20 minutes here (two cores shared, load
-	// 7–11), collection and reference together: -large only.
+	// 1,000 customers take about 10 minutes here (two cores shared),
+	// collection and reference together: -large only.
 	if r.opts.Large {
 		return []int{100, 1000}
 	}
