@@ -79,6 +79,7 @@ var paths = []path{
 	{name: "ingest", run: benchIngest, needsStack: true},
 	{name: "insights", run: benchInsights, needsStack: true},
 	{name: "export", run: benchExport, needsStack: true},
+	{name: "collect", run: benchCollect, needsStack: true},
 }
 
 // Main is the bench command: `bench [flags]`, or `bench job <name>` for a

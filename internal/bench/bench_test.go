@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
+	"github.com/licenseinsights/licenseinsights/pkg/collect"
 )
 
 // The job tests run this test binary as the child, as bench runs itself.
@@ -248,5 +249,27 @@ func TestProgressRouter(t *testing.T) {
 	}
 	if strings.Join(got, "|") != "10 of 20 done|20 of 20 done" || rest.String() != "{\"level\":\"WARN\"}\n" {
 		t.Errorf("progress %q, rest %q", got, rest.String())
+	}
+}
+
+// TestCollectPathIsSelectable: -only collect names the collection path,
+// and its queue hands the collector every message the starter sends, in
+// order.
+func TestCollectPathIsSelectable(t *testing.T) {
+	if !knownPath("collect") || !strings.Contains(pathNames(), "collect") {
+		t.Fatalf("paths %q: want collect among them", pathNames())
+	}
+	q := make(chanQueue, 3)
+	msgs := []collect.Message{{Tenant: "a", CustomerID: "c1"}, {Tenant: "a", CustomerID: "c2"}, {Tenant: "a", CustomerID: "c3"}}
+	if err := q.Send(t.Context(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	close(q)
+	var got []string
+	for m := range q {
+		got = append(got, m.CustomerID)
+	}
+	if strings.Join(got, ",") != "c1,c2,c3" {
+		t.Fatalf("queued %v, want c1,c2,c3", got)
 	}
 }
