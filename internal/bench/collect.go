@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"net/http"
 	"slices"
 	"sync"
@@ -14,8 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/licenseinsights/licenseinsights/internal/msemulator"
 	"github.com/licenseinsights/licenseinsights/pkg/api/reports"
@@ -288,44 +287,15 @@ func (r *runner) pumpUploads(ctx context.Context, tenant string, h *reports.Hand
 	errs := make(chan error, 1)
 	go func() {
 		defer close(errs)
-		prefix := blob.UploadsPrefix + tenant + "/"
-		seen := map[string]bool{}
-		for ctx.Err() == nil {
-			p := s3.NewListObjectsV2Paginator(r.stack.S3(), &s3.ListObjectsV2Input{Bucket: aws.String(benchBucket), Prefix: aws.String(prefix)})
-			var fresh []string
-			for p.HasMorePages() {
-				page, err := p.NextPage(ctx)
-				if err != nil {
-					break
-				}
-				for _, o := range page.Contents {
-					k := aws.ToString(o.Key) + aws.ToString(o.ETag)
-					if !seen[k] {
-						seen[k] = true
-						fresh = append(fresh, aws.ToString(o.Key))
-					}
+		infra.FeedNewObjects(ctx, r.stack.S3(), benchBucket, blob.UploadsPrefix+tenant+"/", collectWorkers, 20*time.Millisecond, func(ctx context.Context, key string) {
+			detail, _ := json.Marshal(map[string]any{"bucket": map[string]any{"name": benchBucket}, "object": map[string]any{"key": key}})
+			if err := h.ObjectCreated(ctx, events.EventBridgeEvent{DetailType: "Object Created", Source: "aws.s3", Detail: detail}); err != nil && ctx.Err() == nil {
+				select {
+				case errs <- fmt.Errorf("ingest of %s: %w", key, err):
+				default:
 				}
 			}
-			var wg sync.WaitGroup
-			for chunk := range slices.Chunk(fresh, max(1, (len(fresh)+collectWorkers-1)/collectWorkers)) {
-				wg.Go(func() {
-					for _, key := range chunk {
-						detail, _ := json.Marshal(map[string]any{"bucket": map[string]any{"name": benchBucket}, "object": map[string]any{"key": key}})
-						if err := h.ObjectCreated(ctx, events.EventBridgeEvent{DetailType: "Object Created", Source: "aws.s3", Detail: detail}); err != nil && ctx.Err() == nil {
-							select {
-							case errs <- fmt.Errorf("ingest of %s: %w", key, err):
-							default:
-							}
-						}
-					}
-				})
-			}
-			wg.Wait()
-			select {
-			case <-ctx.Done():
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
+		})
 	}()
 	return errs
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -117,40 +117,12 @@ func (w *world) pumpUploads(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 	go func() {
 		defer close(done)
-		seen := map[string]bool{}
-		for ctx.Err() == nil {
-			p := s3.NewListObjectsV2Paginator(w.s3, &s3.ListObjectsV2Input{Bucket: &w.bucket, Prefix: aws.String(blob.UploadsPrefix)})
-			var fresh []string
-			for p.HasMorePages() {
-				page, err := p.NextPage(ctx)
-				if err != nil {
-					break
-				}
-				for _, o := range page.Contents {
-					k := aws.ToString(o.Key) + aws.ToString(o.ETag)
-					if !seen[k] {
-						seen[k] = true
-						fresh = append(fresh, aws.ToString(o.Key))
-					}
-				}
+		infra.FeedNewObjects(ctx, w.s3, w.bucket, blob.UploadsPrefix, 4, 50*time.Millisecond, func(ctx context.Context, key string) {
+			detail, _ := json.Marshal(map[string]any{"bucket": map[string]any{"name": w.bucket}, "object": map[string]any{"key": key}})
+			if err := w.ingest.ObjectCreated(ctx, events.EventBridgeEvent{DetailType: "Object Created", Source: "aws.s3", Detail: detail}); err != nil && ctx.Err() == nil {
+				t.Errorf("ingest of %s: %v", key, err)
 			}
-			var wg sync.WaitGroup
-			for chunk := range slices.Chunk(fresh, max(1, (len(fresh)+3)/4)) {
-				wg.Go(func() {
-					for _, key := range chunk {
-						detail, _ := json.Marshal(map[string]any{"bucket": map[string]any{"name": w.bucket}, "object": map[string]any{"key": key}})
-						if err := w.ingest.ObjectCreated(ctx, events.EventBridgeEvent{DetailType: "Object Created", Source: "aws.s3", Detail: detail}); err != nil && ctx.Err() == nil {
-							t.Errorf("ingest of %s: %v", key, err)
-						}
-					}
-				})
-			}
-			wg.Wait()
-			select {
-			case <-ctx.Done():
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
+		})
 	}()
 }
 
