@@ -37,6 +37,13 @@ type Options struct {
 	// Today (UTC) bounds report dates (license.CheckReportDate); NoDate
 	// does not check them.
 	Today license.Date
+	// ReuseUser lets the parser hand the same User, with the same backing
+	// arrays for its licences and workloads, to every call of the user
+	// callback: the callback must then copy what it keeps. The ingest sets
+	// it (it encodes each user at once), so that a million-user document
+	// allocates per field nothing that outlives its row. Unset, every user
+	// handed over is the callback's to keep.
+	ReuseUser bool
 }
 
 // Document is what a parsed document gave, users aside (they are streamed).
