@@ -1,6 +1,7 @@
 package license
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"strings"
@@ -34,8 +35,46 @@ type Result struct {
 	Entitled []bool
 }
 
+// Users replays a customer's users to each, in the same order every time it
+// is called, stopping at the first error each returns. The *User handed
+// over may be reused from one call to the next: each copies what it keeps.
+// With keys false, each reads neither Key nor DisplayName, and a replay may
+// leave them empty (decoding them is most of a replay's allocations).
+// ComputeStream calls it two or three times, so a replay reads its users
+// from wherever they are kept (a slice, a spill file), never holding more
+// than one of them in memory on the engine's account.
+type Users func(keys bool, each func(u *User) error) error
+
+// SliceUsers replays the users of a slice.
+func SliceUsers(users []User) Users {
+	return func(_ bool, each func(u *User) error) error {
+		for i := range users {
+			if err := each(&users[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // Compute works out every docs/definitions.md#figures figure of one customer, for every window
-// in Windows.
+// in Windows, from the users in in.Users. It is ComputeStream over a slice.
+func Compute(in Input) Result {
+	entitled := make([]bool, 0, len(in.Users))
+	users := in.Users
+	in.Users = nil
+	figures, _ := ComputeStream(in, SliceUsers(users), func(_ *User, e bool) error {
+		entitled = append(entitled, e)
+		return nil
+	})
+	return Result{Figures: figures, Entitled: entitled}
+}
+
+// ComputeStream works out every docs/definitions.md#figures figure of one
+// customer, for every window in Windows, replaying its users (in.Users is
+// not read), and hands each user with its "entitled" flag (it holds at
+// least one entitlement) to each, in the users' order, during the last
+// replay. The error is the first one users or each returned.
 //
 // Entitlements are allocated per SKU: the non-deleted users holding the SKU
 // are ordered by the licence's assign date, oldest first, then by user key,
@@ -52,74 +91,97 @@ type Result struct {
 // is, the newer activity wins. Entries with an empty workload name are
 // ignored: they cannot be attributed to anything.
 //
-// The cost is two passes over the users with no allocation per user, plus a
-// sort of the holders of each over-assigned SKU, so that million-user
-// customers stay cheap.
-func Compute(in Input) Result {
+// Memory does not grow with the users (a million-user customer is computed
+// in the memory of a small one), which is why the users are replayed rather
+// than held:
+//
+//  1. The census counts, per SKU, its holders per assign date, and learns
+//     the workloads.
+//  2. From those counts each over-assigned SKU gets its cut: the assign date
+//     up to which its holders are entitled. Only when the capacity runs out
+//     among holders sharing the cut's date does the order of user keys
+//     matter; then a second replay collects the keys of just those holders
+//     (the only keys ever held) and settles them.
+//  3. The count replays the users once more: per user its entitlement
+//     (from the cuts), then every window's workload counters.
+func ComputeStream(in Input, users Users, each func(u *User, entitled bool) error) (Figures, error) {
 	d := in.ReportDate
-	users := in.Users
-
 	skus := skuTable{index: make(map[string]int32), exclusions: in.Exclusions, reportDate: d}
 	for _, s := range in.Subscriptions {
 		skus.addSubscription(s)
 	}
 
-	// Pass 1: who holds what (non-deleted users only, docs/definitions.md#figures "assigned"),
-	// which users hold only trial SKUs, and which workloads exist.
-	holdingCount := 0
-	for i := range users {
-		if !users[i].Deleted {
-			holdingCount += len(users[i].Licenses)
-		}
-	}
-	holdings := make([]holding, 0, holdingCount)
-	trialOnly := make([]bool, len(users))
-	// holdsLicence: the user holds a licence that is no excluded product
-	// (one who holds only excluded products holds no licence, docs/definitions.md#figures).
-	holdsLicense := make([]bool, len(users))
+	// 1. The census (non-deleted users only hold, docs/definitions.md#figures "assigned").
 	columns := workloadColumns{raw: make(map[Workload]int)}
-	for ui := range users {
-		u := &users[ui]
+	var held []holding // one user's holdings, reused
+	var dates []map[int32]int32
+	err := users(false, func(u *User) error {
 		for _, use := range u.Workloads {
 			columns.see(use.Workload)
 		}
 		if u.Deleted {
-			continue
+			return nil
 		}
-		first := len(holdings)
-		onlyTrial, holds := true, false
-		for li, l := range u.Licenses {
-			si := skus.lookup(l.SKU)
-			x := &skus.tallies[si]
-			if x.excluded() {
-				if !heldBefore(u.Licenses[:li], l.SKU) {
-					x.assigned++
+		held = skus.holdings(u, held[:0])
+		for _, h := range held {
+			for int(h.sku) >= len(dates) {
+				dates = append(dates, nil)
+			}
+			if dates[h.sku] == nil {
+				dates[h.sku] = map[int32]int32{}
+			}
+			dates[h.sku][h.order]++
+		}
+		return nil
+	})
+	if err != nil {
+		return Figures{}, err
+	}
+	skus.censused = true
+
+	// 2. The cuts, and the keys of holders tied at a cut when needed.
+	cuts := make([]cut, len(skus.tallies))
+	var tied []*tieBreak
+	for si := range skus.tallies {
+		var byDate map[int32]int32
+		if si < len(dates) {
+			byDate = dates[si]
+		}
+		c := cutOf(&skus.tallies[si], byDate)
+		cuts[si] = c
+		if c.tie != nil {
+			tied = append(tied, c.tie)
+		}
+	}
+	dates = nil
+	if len(tied) > 0 {
+		ui := int32(0)
+		err := users(true, func(u *User) error {
+			defer func() { ui++ }()
+			if u.Deleted {
+				return nil
+			}
+			held = skus.holdings(u, held[:0])
+			for _, h := range held {
+				if t := cuts[h.sku].tie; t != nil && h.order == cuts[h.sku].date {
+					t.add(u.Key, ui)
 				}
-				continue
 			}
-			holds = true
-			if !x.activeTrial {
-				onlyTrial = false
-			}
-			order := assignOrder(l.AssignedDate)
-			if h := findHolding(holdings[first:], si); h != nil {
-				h.order = min(h.order, order)
-				continue
-			}
-			holdings = append(holdings, holding{sku: si, order: order, user: int32(ui)})
-			x.assigned++
+			return nil
+		})
+		if err != nil {
+			return Figures{}, err
 		}
-		trialOnly[ui] = holds && onlyTrial
-		holdsLicense[ui] = holds
+		for _, t := range tied {
+			t.settle()
+		}
 	}
 
-	entitled, entitledHolders := allocate(holdings, skus.tallies, users)
-
-	// Pass 2: every window's workload counters, in one sweep over users.
-	// Windows nest (whoever is active within n days is active within any
-	// longer window), so each activity is counted once, in the shortest
-	// window that holds it, and each window is then the sum of the buckets
-	// up to its own.
+	// 3. The count: every window's workload counters, in one sweep over
+	// users. Windows nest (whoever is active within n days is active
+	// within any longer window), so each activity is counted once, in the
+	// shortest window that holds it, and each window is then the sum of the
+	// buckets up to its own.
 	workloads := columns.finish()
 	nw := len(workloads)
 	retired := in.RetiredWorkloads
@@ -140,11 +202,13 @@ func Compute(in Input) Result {
 	entitledUsers := 0
 	licensed := make([]bool, nw)
 	last := make([]Date, nw)
-	// userBucket: an entitled user's shortest window of activity (nb: none),
-	// for the idle holders per SKU.
-	userBucket := make([]uint8, len(users))
-	for ui := range users {
-		u := &users[ui]
+	// holderBuckets[sku][b]: the SKU's entitled holders whose shortest
+	// window of activity is b (nb: none), for the idle holders per SKU.
+	holderBuckets := make([][]int, len(skus.tallies))
+	var entitling []int32 // the SKUs entitling the current user, reused
+	ui := int32(0)
+	err = users(each != nil, func(u *User) error {
+		defer func() { ui++ }()
 		clear(licensed)
 		clear(last)
 		for _, use := range u.Workloads {
@@ -155,7 +219,23 @@ func Compute(in Input) Result {
 			licensed[c] = licensed[c] || use.Licensed
 			last[c] = max(last[c], use.LastActivity)
 		}
-		userEntitled := entitled[ui]
+		// holdsLicence: the user holds a licence that is no excluded product
+		// (one who holds only excluded products holds no licence,
+		// docs/definitions.md#figures); trialOnly: every licence it holds is
+		// of a SKU with an active trial.
+		holdsLicense, trialOnly := false, false
+		entitling = entitling[:0]
+		if !u.Deleted {
+			held = skus.holdings(u, held[:0])
+			holdsLicense, trialOnly = len(held) > 0, len(held) > 0
+			for _, h := range held {
+				trialOnly = trialOnly && skus.tallies[h.sku].activeTrial
+				if cuts[h.sku].entitles(h.order, ui) {
+					entitling = append(entitling, h.sku)
+				}
+			}
+		}
+		userEntitled := len(entitling) > 0
 		var newest Date
 		for c := range nw {
 			counted := !u.Deleted && licensed[c] && userEntitled
@@ -173,7 +253,7 @@ func Compute(in Input) Result {
 			}
 			cause := causeCounted
 			if !counted {
-				cause = uncountedCause(u.Deleted || !holdsLicense[ui], licensed[c], userEntitled, trialOnly[ui])
+				cause = uncountedCause(u.Deleted || !holdsLicense, licensed[c], userEntitled, trialOnly)
 			}
 			f := &buckets[b*nw+c]
 			f.Active++
@@ -182,11 +262,23 @@ func Compute(in Input) Result {
 		if userEntitled {
 			entitledUsers++
 			b := nested.shortest(newest)
-			userBucket[ui] = uint8(b)
 			if b < nb {
 				activeEntitled[b]++
 			}
+			for _, si := range entitling {
+				if holderBuckets[si] == nil {
+					holderBuckets[si] = make([]int, nb+1)
+				}
+				holderBuckets[si][b]++
+			}
 		}
+		if each != nil {
+			return each(u, userEntitled)
+		}
+		return nil
+	})
+	if err != nil {
+		return Figures{}, err
 	}
 
 	figures := Figures{
@@ -214,8 +306,8 @@ func Compute(in Input) Result {
 		}
 		figures.Windows[wi] = WindowFigures{Days: nested.days[b], Workloads: row, InactiveLicensedUsers: entitledUsers - activeSoFar}
 	}
-	idleHolders(figures.Products, skus, entitledHolders, userBucket, nested)
-	return Result{Figures: figures, Entitled: entitled}
+	idleHolders(figures.Products, skus, holderBuckets, nested)
+	return figures, nil
 }
 
 // nestedWindows are the windows from shortest to longest.
@@ -295,124 +387,186 @@ func (c activityCause) count(f *WorkloadFigures) {
 	}
 }
 
-// holding is one non-deleted user holding one SKU, as the allocation sorts it.
+// holding is one SKU a non-deleted user holds, with the order its licence
+// takes in the allocation.
 type holding struct {
 	sku   int32 // index into skuTable.tallies
 	order int32 // assign date, with "no date" sorting last (assignOrder)
-	user  int32 // index into Input.Users
 }
 
 // assignOrder is the sort key of an assign date: NoDate sorts after every
 // real date, because a licence of unknown age is assumed to be the newest.
 func assignOrder(d Date) int32 {
 	if d == NoDate {
-		return int32(^uint32(0) >> 1)
+		return noDateOrder
 	}
 	return int32(d)
 }
 
-// findHolding is the user's existing holding of sku, if any. Users hold a
-// handful of licences, so a scan beats a map per user.
-func findHolding(ofUser []holding, sku int32) *holding {
-	for i := range ofUser {
-		if ofUser[i].sku == sku {
-			return &ofUser[i]
-		}
-	}
-	return nil
-}
+const noDateOrder = int32(^uint32(0) >> 1)
 
-// allocate hands each SKU's counted capacity to its holders, oldest licence
-// first, then user key, and reports per user whether any SKU entitled them.
+// holdings appends to held what u holds, one entry per SKU (the earliest of
+// its dates), excluded products left out, and returns it. A user's first
+// sight of a SKU counts it as assigned once, excluded or not; the census is
+// the first replay, so each holder is counted once.
 //
-// Holdings are grouped by SKU in linear time; only a SKU with more holders
-// than capacity needs its holders ordered, so sorting is paid only where
-// over-assignment makes the order matter.
-//
-// The second result is, per SKU, the holdings that took its capacity (its
-// entitled holders).
-func allocate(holdings []holding, tallies []skuTally, users []User) ([]bool, [][]holding) {
-	start := make([]int, len(tallies)+1)
-	for _, h := range holdings {
-		start[h.sku+1]++
-	}
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
-	}
-	grouped := make([]holding, len(holdings))
-	next := slices.Clone(start[:len(tallies)])
-	for _, h := range holdings {
-		grouped[next[h.sku]] = h
-		next[h.sku]++
-	}
-
-	entitled := make([]bool, len(users))
-	holders := make([][]holding, len(tallies))
-	for sku := range tallies {
-		group := grouped[start[sku]:start[sku+1]]
-		capacity := tallies[sku].sold.Total()
-		// A Copilot seat is an add-on that licenses no Office workload:
-		// it must not turn an uncounted Office licence into an entitled
-		// user (docs/definitions.md#copilot: Copilot never moves the Office usage %).
-		if capacity <= 0 || IsCopilotSKU(tallies[sku].sku) {
+// Users hold a handful of licences, so a scan beats a map per user.
+func (t *skuTable) holdings(u *User, held []holding) []holding {
+	for li, l := range u.Licenses {
+		si := t.lookup(l.SKU)
+		x := &t.tallies[si]
+		if x.excluded() {
+			if !t.censused && !heldBefore(u.Licenses[:li], l.SKU) {
+				x.assigned++
+			}
 			continue
 		}
-		if capacity < len(group) {
-			group = firstHolders(group, capacity, users)
+		order := assignOrder(l.AssignedDate)
+		if i := slices.IndexFunc(held, func(h holding) bool { return h.sku == si }); i >= 0 {
+			held[i].order = min(held[i].order, order)
+			continue
 		}
-		for _, h := range group {
-			entitled[h.user] = true
+		held = append(held, holding{sku: si, order: order})
+		if !t.censused {
+			x.assigned++
 		}
-		holders[sku] = group
 	}
-	return entitled, holders
+	return held
 }
 
-// idleHolders sets each product's IdleHolders, per window (SPEC §2 idle
+// cut is how one SKU's counted capacity falls among its holders: those
+// whose licence's order is before date are entitled, those after are not;
+// at date, all are when tie is nil, else the ones tie settles. A SKU whose
+// capacity covers every holder has all set; one with no capacity entitles
+// nobody.
+type cut struct {
+	all, none bool
+	date      int32
+	tie       *tieBreak
+}
+
+// cutOf finds the SKU's cut from its holders counted per assign order.
+func cutOf(x *skuTally, byDate map[int32]int32) cut {
+	capacity := x.sold.Total()
+	// A Copilot seat is an add-on that licenses no Office workload: it must
+	// not turn an uncounted Office licence into an entitled user
+	// (docs/definitions.md#copilot: Copilot never moves the Office usage %).
+	if capacity <= 0 || IsCopilotSKU(x.sku) || x.excluded() {
+		return cut{none: true}
+	}
+	if capacity >= x.assigned {
+		return cut{all: true}
+	}
+	orders := make([]int32, 0, len(byDate))
+	for o := range byDate {
+		orders = append(orders, o)
+	}
+	slices.Sort(orders)
+	before := 0
+	for _, o := range orders {
+		at := int(byDate[o])
+		if before+at < capacity {
+			before += at
+			continue
+		}
+		c := cut{date: o}
+		if k := capacity - before; k < at {
+			c.tie = &tieBreak{wanted: k}
+		}
+		return c
+	}
+	return cut{all: true} // not reached: capacity < holders
+}
+
+// entitles reports whether the holder ui, whose licence has order, is
+// within the SKU's capacity.
+func (c *cut) entitles(order, ui int32) bool {
+	switch {
+	case c.none:
+		return false
+	case c.all || order < c.date:
+		return true
+	case order > c.date:
+		return false
+	case c.tie == nil:
+		return true
+	}
+	return c.tie.won(ui)
+}
+
+// tieBreak settles which of the holders sharing a cut's date are entitled:
+// the first wanted of them by user key (then by position, for two users
+// with one key). Keys are kept in one buffer, not one string each: when
+// assign dates are unknown (Graph's report gives none) every holder of an
+// over-assigned SKU ties, and a million keys as strings would be the
+// largest thing the engine holds.
+type tieBreak struct {
+	wanted  int
+	keys    []byte
+	ends    []uint32 // keys[ends[i-1]:ends[i]] is holder i's key
+	users   []int32  // position of holder i among the users
+	winners []int32  // after settle: the entitled holders' positions, ascending
+}
+
+func (t *tieBreak) add(key string, ui int32) {
+	t.keys = append(t.keys, key...)
+	t.ends = append(t.ends, uint32(len(t.keys)))
+	t.users = append(t.users, ui)
+}
+
+func (t *tieBreak) key(i int) []byte {
+	lo := uint32(0)
+	if i > 0 {
+		lo = t.ends[i-1]
+	}
+	return t.keys[lo:t.ends[i]]
+}
+
+// settle keeps the wanted first holders and lets the keys go.
+func (t *tieBreak) settle() {
+	idx := make([]int32, len(t.users))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := bytes.Compare(t.key(int(a)), t.key(int(b))); c != 0 {
+			return c
+		}
+		return cmp.Compare(t.users[a], t.users[b])
+	})
+	t.winners = make([]int32, 0, t.wanted)
+	for _, i := range idx[:min(t.wanted, len(idx))] {
+		t.winners = append(t.winners, t.users[i])
+	}
+	slices.Sort(t.winners)
+	t.keys, t.ends, t.users = nil, nil, nil
+}
+
+func (t *tieBreak) won(ui int32) bool {
+	_, ok := slices.BinarySearch(t.winners, ui)
+	return ok
+}
+
+// idleHolders sets each product's IdleHolders, per window (docs/definitions.md#figures idle
 // holders): the SKU's entitled holders who are inactive licensed users,
 // i.e. whose shortest window of activity is longer than the window.
-func idleHolders(products []ProductFigures, skus skuTable, holders [][]holding, userBucket []uint8, nested nestedWindows) {
+func idleHolders(products []ProductFigures, skus skuTable, holderBuckets [][]int, nested nestedWindows) {
 	nb := len(nested.days)
 	for pi := range products {
-		group := holders[skus.index[products[pi].SKU]]
-		if len(group) == 0 {
+		counts := holderBuckets[skus.index[products[pi].SKU]]
+		if counts == nil {
 			continue
 		}
-		idle := make([]int, len(nested.days))
+		idle := make([]int, nb)
 		for b := range nb {
 			n := 0
-			for _, h := range group {
-				if int(userBucket[h.user]) > b {
-					n++
-				}
+			for later := b + 1; later <= nb; later++ {
+				n += counts[later]
 			}
 			idle[nested.index[b]] = n
 		}
 		products[pi].IdleHolders = idle
 	}
-}
-
-// firstHolders reorders group so that its first n holdings are those the
-// allocation order puts first, and returns them. Dates are compared first;
-// user keys are compared only among the holders tied on the date at the
-// boundary, the only place where their order changes the outcome.
-func firstHolders(group []holding, n int, users []User) []holding {
-	slices.SortFunc(group, func(a, b holding) int { return cmp.Compare(a.order, b.order) })
-	boundary := group[n-1].order
-	lo, hi := n-1, n
-	for lo > 0 && group[lo-1].order == boundary {
-		lo--
-	}
-	for hi < len(group) && group[hi].order == boundary {
-		hi++
-	}
-	slices.SortFunc(group[lo:hi], func(a, b holding) int {
-		if c := strings.Compare(users[a.user].Key, users[b.user].Key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.user, b.user)
-	})
-	return group[:n]
 }
 
 // skuTally is what the engine learns about one SKU.
@@ -435,6 +589,9 @@ func (x *skuTally) excluded() bool { return x.reason != "" }
 
 // skuTable indexes SKUs once, so that per-user work compares small integers.
 type skuTable struct {
+	// censused: the census has counted the holders (assigned); later
+	// replays only look SKUs up.
+	censused   bool
 	index      map[string]int32
 	tallies    []skuTally
 	exclusions *Exclusions

@@ -175,8 +175,34 @@ type CopilotInput struct {
 	// Users are the customer's users from its users document (snapshot or
 	// Office report): seat holders and their assign dates come from them.
 	Users []User
+	// Seats, when Users is nil, are the seats of users not held in memory
+	// (CopilotSeatOf of each, in the users' order).
+	Seats []CopilotSeat
 	// Report is the current Copilot usage report (nil: none ingested).
 	Report *CopilotReport
+}
+
+// CopilotSeat is one non-deleted user's Copilot seat: its key and SKU in
+// lower case, and the seat's assign date.
+type CopilotSeat struct {
+	key      string
+	sku      string
+	assigned Date
+}
+
+// CopilotSeatOf is u's Copilot seat, if u holds one: the first Copilot SKU
+// of a non-deleted user (one seat per user, whatever the number of Copilot
+// SKUs). Nothing of u is kept.
+func CopilotSeatOf(u *User) (CopilotSeat, bool) {
+	if u.Deleted {
+		return CopilotSeat{}, false
+	}
+	for _, l := range u.Licenses {
+		if IsCopilotSKU(l.SKU) {
+			return CopilotSeat{key: strings.ToLower(strings.Clone(u.Key)), sku: strings.ToLower(l.SKU), assigned: l.AssignedDate}, true
+		}
+	}
+	return CopilotSeat{}, false
 }
 
 // ComputeCopilot works out the Copilot figures of docs/definitions.md#copilot, or nil when the
@@ -196,21 +222,12 @@ type CopilotInput struct {
 // established (not new): the Office report gives per-workload dates only,
 // and the snapshot gives the exact licence date.
 func ComputeCopilot(in CopilotInput) *CopilotFigures {
-	type seat struct {
-		key      string
-		sku      string
-		assigned Date
-	}
-	var seats []seat
-	for i := range in.Users {
-		u := &in.Users[i]
-		if u.Deleted {
-			continue
-		}
-		for _, l := range u.Licenses {
-			if IsCopilotSKU(l.SKU) {
-				seats = append(seats, seat{key: strings.ToLower(u.Key), sku: strings.ToLower(l.SKU), assigned: l.AssignedDate})
-				break // one seat per user, whatever the number of Copilot SKUs
+	seats := in.Seats
+	if in.Users != nil {
+		seats = nil
+		for i := range in.Users {
+			if s, ok := CopilotSeatOf(&in.Users[i]); ok {
+				seats = append(seats, s)
 			}
 		}
 	}
@@ -233,7 +250,7 @@ func ComputeCopilot(in CopilotInput) *CopilotFigures {
 	if len(seats) == 0 && in.Report != nil && len(in.Report.Users) > 0 {
 		fromReport = true
 		for _, ru := range in.Report.Users {
-			seats = append(seats, seat{key: strings.ToLower(ru.Key)})
+			seats = append(seats, CopilotSeat{key: strings.ToLower(ru.Key)})
 		}
 	}
 	if len(seats) == 0 && len(sold) == 0 && in.Report == nil {

@@ -2,6 +2,7 @@ package license
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -534,4 +535,69 @@ func jsonRoundTrip(t *testing.T, p Portfolio) Portfolio {
 		t.Fatalf("JSON round trip changed the portfolio:\n%s", strings.TrimSpace(string(b)))
 	}
 	return out
+}
+
+// TestComputeStreamReusingOneUser: a replay that hands the same User (and
+// the same backing arrays) for every user, as the ingest's spill does, and
+// leaves keys empty when the engine says it needs none, gives the
+// reference's figures and flags.
+func TestComputeStreamReusingOneUser(t *testing.T) {
+	for seed := range uint64(200) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		in := randomInput(rng, 40)
+		users := in.Users
+		in.Users = nil
+		replays := 0
+		reused := func(keys bool, each func(*User) error) error {
+			replays++
+			var u User
+			for _, x := range users {
+				u.Deleted, u.Licenses, u.Workloads = x.Deleted, append(u.Licenses[:0], x.Licenses...), append(u.Workloads[:0], x.Workloads...)
+				u.Key, u.DisplayName = "", ""
+				if keys {
+					u.Key, u.DisplayName = x.Key, x.DisplayName
+				}
+				if err := each(&u); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		entitled := make([]bool, 0, len(users))
+		figures, err := ComputeStream(in, reused, func(_ *User, e bool) error {
+			entitled = append(entitled, e)
+			return nil
+		})
+		in.Users = users
+		want := referenceCompute(in)
+		if err != nil || !reflect.DeepEqual(Result{Figures: figures, Entitled: entitled}, want) {
+			t.Fatalf("seed %d: ComputeStream (error %v) differs from the reference\n got %+v\nwant %+v", seed, err, figures, want.Figures)
+		}
+		if replays < 2 || replays > 3 {
+			t.Fatalf("seed %d: %d replays, want 2 or 3", seed, replays)
+		}
+	}
+}
+
+func TestComputeStreamReturnsTheFirstError(t *testing.T) {
+	in := randomInput(rand.New(rand.NewPCG(1, 1)), 20)
+	users := in.Users
+	in.Users = nil
+	stop := errors.New("the store is gone")
+	n := 0
+	_, err := ComputeStream(in, SliceUsers(users), func(*User, bool) error {
+		n++
+		if n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 3 {
+		t.Errorf("error %v after %d users; want the callback's after 3", err, n)
+	}
+	broken := errors.New("spill unreadable")
+	_, err = ComputeStream(in, func(bool, func(*User) error) error { return broken }, nil)
+	if !errors.Is(err, broken) {
+		t.Errorf("error %v; want the replay's", err)
+	}
 }
