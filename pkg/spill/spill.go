@@ -1,0 +1,344 @@
+// Package spill keeps a customer's users out of memory while the ingest
+// computes their figures and writes their rows.
+//
+// The figures engine (license.ComputeStream) replays the users two or three
+// times; holding a million parsed users as Go values would take most of a
+// gigabyte. A Users writes each user once, as it is parsed or read back
+// from the store, in a compact binary form: in memory while the customer is
+// small, then in a file of the function's /tmp (Lambda's ephemeral
+// storage). Each replay decodes one user at a time into the same
+// license.User, so the memory an ingest needs does not grow with the
+// customer.
+//
+// Product (SKU) and workload names are kept once, in tables, and written as
+// their index: a user costs its key, its display name and a few bytes per
+// licence and workload (~60–90 bytes for a typical Graph user). The tables
+// also let the ingest name the customer's products once per distinct name
+// (Map), rather than once per licence.
+package spill
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/licenseinsights/licenseinsights/pkg/license"
+)
+
+// DefaultMemory is how many encoded bytes a Users keeps in memory before it
+// moves them to a file: a customer of some 50,000 users never touches the
+// disk.
+const DefaultMemory = 4 << 20
+
+// Users is a customer's users, written once and replayed any number of
+// times. It is not safe for concurrent use.
+type Users struct {
+	dir    string // where the file goes; "" is os.TempDir()
+	memory int    // encoded bytes kept in memory before moving to a file
+
+	buf  bytes.Buffer // the encoded users while in memory, else the write buffer's spill
+	file *os.File
+	w    *bufio.Writer // onto file, once there is one
+	size int64         // encoded bytes written
+	n    int           // users written
+
+	skus      names // SKU as written → index
+	workloads names
+	// mapped[i] is what replays give for skus.list[i] (Map), nil for as
+	// written.
+	mapped []string
+
+	scratch []byte
+	err     error // a failed write poisons the set: replays would be short
+}
+
+// New is an empty set that moves to a file in dir once its encoded users
+// pass memory bytes (dir "" is os.TempDir(), memory 0 is DefaultMemory).
+func New(dir string, memory int) *Users {
+	if memory <= 0 {
+		memory = DefaultMemory
+	}
+	return &Users{dir: dir, memory: memory}
+}
+
+// Len is the number of users added.
+func (s *Users) Len() int { return s.n }
+
+// Size is the number of encoded bytes written.
+func (s *Users) Size() int64 { return s.size }
+
+// OnDisk reports whether the users have moved to a file.
+func (s *Users) OnDisk() bool { return s.file != nil }
+
+// Add writes u. Nothing of u is kept: the caller may reuse it.
+func (s *Users) Add(u *license.User) error {
+	if s.err != nil {
+		return s.err
+	}
+	b := s.scratch[:0]
+	b = appendString(b, u.Key)
+	b = appendString(b, u.DisplayName)
+	var flags byte
+	if u.Deleted {
+		flags = 1
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(u.Licenses)))
+	for _, l := range u.Licenses {
+		b = binary.AppendUvarint(b, uint64(s.skus.of(l.SKU)))
+		b = binary.AppendVarint(b, int64(l.AssignedDate))
+	}
+	b = binary.AppendUvarint(b, uint64(len(u.Workloads)))
+	for _, w := range u.Workloads {
+		b = binary.AppendUvarint(b, uint64(s.workloads.of(string(w.Workload))))
+		flags = 0
+		if w.Licensed {
+			flags = 1
+		}
+		b = append(b, flags)
+		b = binary.AppendVarint(b, int64(w.LastActivity))
+	}
+	s.scratch = b
+	if err := s.write(b); err != nil {
+		s.err = err
+		return err
+	}
+	s.n++
+	return nil
+}
+
+func appendString(b []byte, v string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+func (s *Users) write(b []byte) error {
+	s.size += int64(len(b))
+	if s.file == nil {
+		s.buf.Write(b)
+		if s.buf.Len() <= s.memory {
+			return nil
+		}
+		f, err := os.CreateTemp(s.dir, "users-*.spill")
+		if err != nil {
+			return fmt.Errorf("spilling users to disk: %w (a large customer needs the function's ephemeral storage: /tmp)", err)
+		}
+		// The file is ours alone, and only for this ingest: unlinked at
+		// once, it is gone whatever happens to the process, yet readable
+		// through its descriptor until Close.
+		_ = os.Remove(f.Name())
+		s.file = f
+		s.w = bufio.NewWriterSize(f, 256<<10)
+		_, err = s.w.Write(s.buf.Bytes())
+		s.buf = bytes.Buffer{}
+		return s.diskErr(err)
+	}
+	_, err := s.w.Write(b)
+	return s.diskErr(err)
+}
+
+func (s *Users) diskErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("spilling users to disk: %w (a large customer needs the function's ephemeral storage: /tmp)", err)
+	}
+	return nil
+}
+
+// Map makes every replay give f(sku) for each SKU as written (nil: as
+// written). f is called once per distinct SKU, not per licence; each call
+// of Map starts again from the SKUs as written, so it can be called again
+// with another f.
+func (s *Users) Map(f func(sku string) string) {
+	if f == nil {
+		s.mapped = nil
+		return
+	}
+	s.mapped = make([]string, len(s.skus.list))
+	for i, sku := range s.skus.list {
+		s.mapped[i] = f(sku)
+	}
+}
+
+// SKUs lists the distinct SKUs as written, in the order first met.
+func (s *Users) SKUs() []string { return s.skus.list }
+
+// Replay decodes every user, in the order added, into one license.User it
+// hands to each (reused: each copies what it keeps). With keys false a
+// replay leaves Key and DisplayName empty, saving their allocation. It
+// stops at each's first error and returns it. It is a license.Users.
+func (s *Users) Replay(keys bool, each func(u *license.User) error) error {
+	if s.err != nil {
+		return s.err
+	}
+	var r *bufio.Reader
+	if s.file == nil {
+		r = bufio.NewReaderSize(bytes.NewReader(s.buf.Bytes()), 64<<10)
+	} else {
+		if err := s.w.Flush(); err != nil {
+			return s.diskErr(err)
+		}
+		r = bufio.NewReaderSize(io.NewSectionReader(s.file, 0, s.size), 256<<10)
+	}
+	d := decoder{r: r, skus: s.skus.list, workloads: s.workloads.list, keys: keys}
+	if s.mapped != nil {
+		d.skus = s.mapped
+	}
+	var u license.User
+	for i := range s.n {
+		if err := d.user(&u); err != nil {
+			return fmt.Errorf("reading back user %d of %d: %w", i+1, s.n, err)
+		}
+		if err := each(&u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close lets the file go. The set is empty afterwards.
+func (s *Users) Close() error {
+	var err error
+	if s.file != nil {
+		err = s.file.Close()
+	}
+	*s = Users{dir: s.dir, memory: s.memory}
+	return err
+}
+
+// decoder reads users in Add's encoding.
+type decoder struct {
+	r               *bufio.Reader
+	skus, workloads []string
+	keys            bool
+	str             []byte
+}
+
+var errCorrupt = errors.New("the spill is corrupt")
+
+func (d *decoder) user(u *license.User) error {
+	var err error
+	if u.Key, err = d.string(); err != nil {
+		return err
+	}
+	if u.DisplayName, err = d.string(); err != nil {
+		return err
+	}
+	flags, err := d.r.ReadByte()
+	if err != nil {
+		return err
+	}
+	u.Deleted = flags&1 != 0
+	n, err := binary.ReadUvarint(d.r)
+	if err != nil {
+		return err
+	}
+	u.Licenses = u.Licenses[:0]
+	for range n {
+		i, err := binary.ReadUvarint(d.r)
+		if err != nil {
+			return err
+		}
+		date, err := binary.ReadVarint(d.r)
+		if err != nil {
+			return err
+		}
+		if i >= uint64(len(d.skus)) {
+			return errCorrupt
+		}
+		u.Licenses = append(u.Licenses, license.License{SKU: d.skus[i], AssignedDate: license.Date(date)})
+	}
+	if n, err = binary.ReadUvarint(d.r); err != nil {
+		return err
+	}
+	u.Workloads = u.Workloads[:0]
+	for range n {
+		i, err := binary.ReadUvarint(d.r)
+		if err != nil {
+			return err
+		}
+		flags, err := d.r.ReadByte()
+		if err != nil {
+			return err
+		}
+		date, err := binary.ReadVarint(d.r)
+		if err != nil {
+			return err
+		}
+		if i >= uint64(len(d.workloads)) {
+			return errCorrupt
+		}
+		u.Workloads = append(u.Workloads, license.WorkloadUse{Workload: license.Workload(d.workloads[i]), Licensed: flags&1 != 0, LastActivity: license.Date(date)})
+	}
+	return nil
+}
+
+// string reads one length-prefixed string: a new string with keys, else
+// skipped.
+func (d *decoder) string() (string, error) {
+	n, err := binary.ReadUvarint(d.r)
+	if err != nil {
+		return "", err
+	}
+	if !d.keys {
+		_, err := d.r.Discard(int(n))
+		return "", err
+	}
+	if n == 0 {
+		return "", nil
+	}
+	if b, err := d.r.Peek(int(n)); err == nil {
+		v := string(b)
+		_, err = d.r.Discard(int(n))
+		return v, err
+	}
+	d.str = slices.Grow(d.str[:0], int(n))[:n]
+	if _, err := io.ReadFull(d.r, d.str); err != nil {
+		return "", err
+	}
+	return string(d.str), nil
+}
+
+// names numbers the distinct strings met. Parsers hand the same few
+// strings (interned product and workload names) over and over, so a short
+// list compared first by identity beats hashing each; a map takes over
+// past a few dozen names.
+type names struct {
+	list  []string
+	index map[string]int
+}
+
+const namesScan = 32
+
+func (t *names) of(v string) int {
+	if t.index != nil {
+		if i, ok := t.index[v]; ok {
+			return i
+		}
+	} else {
+		for i, x := range t.list {
+			if x == v {
+				return i
+			}
+		}
+	}
+	// A clone: the caller's string may share memory with much more
+	// (a parser's line buffer).
+	v = strings.Clone(v)
+	t.list = append(t.list, v)
+	i := len(t.list) - 1
+	if t.index == nil && len(t.list) > namesScan {
+		t.index = make(map[string]int, 2*len(t.list))
+		for j, x := range t.list {
+			t.index[x] = j
+		}
+	} else if t.index != nil {
+		t.index[v] = i
+	}
+	return i
+}

@@ -1,0 +1,163 @@
+package spill
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/licenseinsights/licenseinsights/pkg/license"
+)
+
+func sampleUsers(n int) []license.User {
+	users := make([]license.User, n)
+	for i := range users {
+		u := license.User{Key: fmt.Sprintf("user%05d@contoso.example", i), DisplayName: fmt.Sprintf("Üser %d", i), Deleted: i%7 == 3}
+		for j := range i % 4 {
+			u.Licenses = append(u.Licenses, license.License{SKU: []string{"SPE_E3", "POWER_BI_PRO", "MICROSOFT 365 E5", "FLOW_FREE"}[j], AssignedDate: license.Date(19_000 + i%300 - j)})
+		}
+		for j := range i % 6 {
+			u.Workloads = append(u.Workloads, license.WorkloadUse{Workload: license.StandardWorkloads[j%5], Licensed: (i+j)%2 == 0, LastActivity: license.Date((20_400 + i - j) * (i % 3 % 2))})
+		}
+		users[i] = u
+	}
+	users[0].Key, users[0].DisplayName = "", "" // empty strings round-trip too
+	return users
+}
+
+// collect replays s, deep-copying each reused user.
+func collect(t *testing.T, s *Users, keys bool) []license.User {
+	t.Helper()
+	var out []license.User
+	err := s.Replay(keys, func(u *license.User) error {
+		c := *u
+		c.Licenses = append([]license.License(nil), u.Licenses...)
+		c.Workloads = append([]license.WorkloadUse(nil), u.Workloads...)
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// normal makes nil and empty slices alike, as a replay reuses its slices.
+func normal(users []license.User) []license.User {
+	out := make([]license.User, len(users))
+	for i, u := range users {
+		if len(u.Licenses) == 0 {
+			u.Licenses = nil
+		}
+		if len(u.Workloads) == 0 {
+			u.Workloads = nil
+		}
+		out[i] = u
+	}
+	return out
+}
+
+func TestRoundTripInMemoryAndOnDisk(t *testing.T) {
+	users := sampleUsers(3000)
+	for _, memory := range []int{1 << 30, 4 << 10} {
+		s := New(t.TempDir(), memory)
+		for i := range users {
+			if err := s.Add(&users[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s.Len() != len(users) {
+			t.Fatalf("Len %d, want %d", s.Len(), len(users))
+		}
+		if wantDisk := memory < 1<<20; s.OnDisk() != wantDisk {
+			t.Fatalf("memory %d: on disk %v, want %v (size %d)", memory, s.OnDisk(), wantDisk, s.Size())
+		}
+		for round := range 2 { // replays repeat
+			if got := normal(collect(t, s, true)); !reflect.DeepEqual(got, normal(users)) {
+				t.Fatalf("memory %d, replay %d: users differ after the round trip", memory, round+1)
+			}
+		}
+		noKeys := collect(t, s, false)
+		for i, u := range noKeys {
+			if u.Key != "" || u.DisplayName != "" || len(u.Licenses) != len(users[i].Licenses) || u.Deleted != users[i].Deleted {
+				t.Fatalf("without keys, user %d is %+v", i, u)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if s.Len() != 0 {
+			t.Fatalf("after Close, Len %d", s.Len())
+		}
+	}
+}
+
+func TestMapResolvesEachNameOnce(t *testing.T) {
+	users := sampleUsers(500)
+	s := New("", 0)
+	for i := range users {
+		if err := s.Add(&users[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := 0
+	s.Map(func(sku string) string {
+		calls++
+		return strings.ReplaceAll(strings.ToUpper(sku), " ", "_")
+	})
+	if calls != 3 { // users hold up to three of the four names: the first three
+		t.Errorf("the mapping was called %d times for 3 distinct SKUs", calls)
+	}
+	for i, u := range collect(t, s, false) {
+		for j, l := range u.Licenses {
+			if want := strings.ReplaceAll(users[i].Licenses[j].SKU, " ", "_"); l.SKU != want {
+				t.Fatalf("user %d licence %d: %q, want %q", i, j, l.SKU, want)
+			}
+		}
+	}
+	s.Map(nil) // back to the SKUs as written
+	if got := collect(t, s, true); got[3].Licenses[2].SKU != "MICROSOFT 365 E5" {
+		t.Errorf("after Map(nil): %q", got[3].Licenses[2].SKU)
+	}
+}
+
+func TestReplayStopsAtTheFirstError(t *testing.T) {
+	users := sampleUsers(10)
+	s := New("", 0)
+	for i := range users {
+		_ = s.Add(&users[i])
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := s.Replay(true, func(*license.User) error {
+		n++
+		if n == 4 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || n != 4 {
+		t.Errorf("replay gave %v after %d users; want the callback's error after 4", err, n)
+	}
+}
+
+func TestNoDiskSaysWhatToDo(t *testing.T) {
+	s := New("/nonexistent/spill-dir", 16)
+	users := sampleUsers(10)
+	var err error
+	for i := range users {
+		if err = s.Add(&users[i]); err != nil {
+			break
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "ephemeral storage") {
+		t.Fatalf("error %v; want one naming the ephemeral storage", err)
+	}
+	if again := s.Add(&users[0]); again == nil {
+		t.Error("a failed set accepted another user")
+	}
+	if rerr := s.Replay(true, func(*license.User) error { return nil }); rerr == nil {
+		t.Error("a failed set replayed")
+	}
+}
