@@ -168,24 +168,12 @@ func sortWorkloads(w []license.WorkloadUse) {
 }
 
 // WriteUsers writes users (with entitled[i] for users[i]) as generation gen,
-// spread over shards. Batches of 25 go out from several workers; items
-// DynamoDB leaves unprocessed are retried with jittered exponential backoff.
-// On error some rows may be written: the generation is not current until a
-// Commit names it, and DeleteGenerations removes it.
+// spread over shards, refusing a key that appears twice before anything is
+// written. It is a UserWriter over a slice; the ingest, which never holds
+// its users, uses a UserWriter.
 func (s *Store) WriteUsers(ctx context.Context, t license.Tenant, customerID string, gen int64, shards int, users []license.User, entitled []bool) error {
 	if len(entitled) != len(users) {
 		return fmt.Errorf("writing users: %d entitled flags for %d users", len(entitled), len(users))
-	}
-	if shards < 1 || shards > MaxShards {
-		return fmt.Errorf("writing users: shard count %d is outside 1…%d", shards, MaxShards)
-	}
-	pks := make([]string, shards)
-	for i := range pks {
-		pk, err := GenerationPK(t, customerID, gen, i)
-		if err != nil {
-			return fmt.Errorf("writing users: %w", err)
-		}
-		pks[i] = pk
 	}
 	// Two rows with one key would overwrite each other (or fail a batch):
 	// refuse them with a clear message before anything is written.
@@ -197,26 +185,133 @@ func (s *Store) WriteUsers(ctx context.Context, t license.Tenant, customerID str
 		seen[users[i].Key] = struct{}{}
 	}
 	seen = nil
-
-	batches := (len(users) + batchWriteMax - 1) / batchWriteMax
-	return s.parallel(ctx, batches, func(ctx context.Context, b int) error {
-		lo := b * batchWriteMax
-		hi := min(lo+batchWriteMax, len(users))
-		reqs := make([]types.WriteRequest, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			u := &users[i]
-			item, err := encodeUser(pks[ShardOf(u.Key, shards)], u, entitled[i])
-			if err != nil {
-				return fmt.Errorf("writing users: %w", err)
-			}
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	w, err := s.NewUserWriter(ctx, t, customerID, gen, shards)
+	if err != nil {
+		return err
+	}
+	for i := range users {
+		if err := w.Write(&users[i], entitled[i]); err != nil {
+			w.Close()
+			return err
 		}
-		return s.batchWrite(ctx, reqs)
-	})
+	}
+	return w.Close()
 }
 
-// batchWrite sends up to 25 requests and retries what comes back
-// unprocessed until nothing is left or the attempts run out.
+// UserWriter writes a generation's user rows as they are handed to it:
+// each row is encoded at once (nothing of the user is kept) and goes out in
+// batches of 25 from the store's workers; items DynamoDB leaves unprocessed
+// are retried with jittered exponential backoff. At most two batches per
+// worker wait, so memory does not grow with the users written.
+//
+// It does not prove keys unique (that would hold every key): its callers'
+// users are, the parsers refuse a key seen twice (pkg/source) and rows
+// read back from a generation have one key each. On error some rows may be
+// written: the generation is not current until a Commit names it, and
+// DeleteGeneration removes it.
+type UserWriter struct {
+	pks     []string
+	batch   []types.WriteRequest
+	batches chan []types.WriteRequest
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
+	err     error
+	closed  bool
+}
+
+// NewUserWriter starts writing generation gen of the customer's users,
+// spread over shards. Close must be called.
+func (s *Store) NewUserWriter(ctx context.Context, t license.Tenant, customerID string, gen int64, shards int) (*UserWriter, error) {
+	if shards < 1 || shards > MaxShards {
+		return nil, fmt.Errorf("writing users: shard count %d is outside 1…%d", shards, MaxShards)
+	}
+	pks := make([]string, shards)
+	for i := range pks {
+		pk, err := GenerationPK(t, customerID, gen, i)
+		if err != nil {
+			return nil, fmt.Errorf("writing users: %w", err)
+		}
+		pks[i] = pk
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	w := &UserWriter{pks: pks, batches: make(chan []types.WriteRequest, 2*s.workers), ctx: ctx, cancel: cancel}
+	for range s.workers {
+		w.wg.Go(func() {
+			for reqs := range w.batches {
+				if w.ctx.Err() != nil {
+					continue // drain: an error already stopped the writer
+				}
+				if err := s.batchWrite(w.ctx, reqs); err != nil {
+					w.fail(err)
+				}
+			}
+		})
+	}
+	return w, nil
+}
+
+func (w *UserWriter) fail(err error) {
+	w.once.Do(func() { w.err = err; w.cancel() })
+}
+
+// Write encodes u's row and queues it; it returns the first error any
+// write met so far, after which nothing more is written.
+func (w *UserWriter) Write(u *license.User, entitled bool) error {
+	if err := w.ctx.Err(); err != nil {
+		return w.failure(err)
+	}
+	item, err := encodeUser(w.pks[ShardOf(u.Key, len(w.pks))], u, entitled)
+	if err != nil {
+		err = fmt.Errorf("writing users: %w", err)
+		w.fail(err)
+		return err
+	}
+	if w.batch == nil {
+		w.batch = make([]types.WriteRequest, 0, batchWriteMax)
+	}
+	w.batch = append(w.batch, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	if len(w.batch) == batchWriteMax {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *UserWriter) flush() error {
+	if len(w.batch) == 0 {
+		return nil
+	}
+	select {
+	case w.batches <- w.batch:
+		w.batch = nil
+		return nil
+	case <-w.ctx.Done():
+		return w.failure(w.ctx.Err())
+	}
+}
+
+// failure is the writer's own error if it has one, else err (the caller's
+// context ended).
+func (w *UserWriter) failure(err error) error {
+	w.once.Do(func() { w.err = err; w.cancel() })
+	return w.err
+}
+
+// Close sends what is left, waits for every batch and returns the first
+// error.
+func (w *UserWriter) Close() error {
+	if !w.closed {
+		w.closed = true
+		_ = w.flush()
+		close(w.batches)
+		w.wg.Wait()
+		w.once.Do(func() { w.err = w.ctx.Err() })
+		w.cancel()
+	}
+	return w.err
+}
+
 func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
 	delay := s.retryBase
 	for attempt := 1; ; attempt++ {
