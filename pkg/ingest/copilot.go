@@ -9,15 +9,15 @@ import (
 )
 
 // copilotFigures are the customer's Copilot figures (docs/definitions.md#copilot) from the
-// combined subscriptions, the users and the current Copilot report. Every
+// combined subscriptions, the users' seats and the current Copilot report. Every
 // ingest recomputes them, whatever its kind: a new users document moves
 // the seat holders, a new subscription list the seats sold.
-func copilotFigures(sources map[string]store.SourceRecord, subs []license.Subscription, users []license.User) *license.CopilotFigures {
+func copilotFigures(sources map[string]store.SourceRecord, subs []license.Subscription, seats []license.CopilotSeat) *license.CopilotFigures {
 	var report *license.CopilotReport
 	if r, ok := sources[string(source.KindCopilotUsage)]; ok {
 		report = r.Copilot
 	}
-	return license.ComputeCopilot(license.CopilotInput{Subscriptions: subs, Users: users, Report: report})
+	return license.ComputeCopilot(license.CopilotInput{Subscriptions: subs, Seats: seats, Report: report})
 }
 
 // checkFreshCopilot refuses a Copilot report older than the current one,

@@ -50,6 +50,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/observe"
 	"github.com/licenseinsights/licenseinsights/pkg/source"
+	"github.com/licenseinsights/licenseinsights/pkg/spill"
 	"github.com/licenseinsights/licenseinsights/pkg/store"
 )
 
@@ -92,6 +93,11 @@ type Config struct {
 	// Logger receives what goes wrong after a commit (a failed sweep);
 	// nil is slog.Default().
 	Logger *slog.Logger
+	// SpillDir is where a large customer's users wait while its figures
+	// are computed ("" is os.TempDir(): /tmp in Lambda); SpillMemory is
+	// how many encoded bytes stay in memory first (0: spill.DefaultMemory).
+	SpillDir    string
+	SpillMemory int
 }
 
 // Service ingests documents into a store.
@@ -154,7 +160,7 @@ type Outcome struct {
 // parsed is a document after step 1.
 type parsed struct {
 	doc   *source.Document
-	users []license.User
+	users *spill.Users // nil when the document carries no users
 	hash  string
 }
 
@@ -185,6 +191,9 @@ func (s *Service) Ingest(ctx context.Context, req Request) (*Outcome, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if p.users != nil {
+		defer p.users.Close()
 	}
 	out := &Outcome{
 		Status: StatusAccepted, Kind: p.doc.Kind, ReportDate: p.doc.ReportDate,
@@ -234,17 +243,20 @@ func (s *Service) parse(req Request) (*parsed, error) {
 	}
 	hash := sha256.New()
 	raw := io.TeeReader(body, hash)
-	var users []license.User
+	// The users go straight to a spill (memory, then /tmp): an ingest never
+	// holds a customer's users as Go values, whatever their number.
+	users := s.spill()
 	doc, err := source.Parse(raw, kind, source.Options{
 		PartnerTenantID: s.cfg.PartnerTenantID,
 		SkipInvalid:     req.SkipInvalid,
 		CustomerID:      req.CustomerID,
 		Today:           today(req.Now),
+		ReuseUser:       true,
 	}, func(u license.User) error {
-		users = append(users, u)
-		return nil
+		return users.Add(&u)
 	})
 	if err != nil {
+		users.Close()
 		return nil, err
 	}
 	// A parser may stop before the end (trailing whitespace, a final
@@ -256,10 +268,14 @@ func (s *Service) parse(req Request) (*parsed, error) {
 		doc.Kind = kind
 	}
 	if !doc.HasUsers {
+		users.Close()
 		users = nil
 	}
 	return &parsed{doc: doc, users: users, hash: hex.EncodeToString(hash.Sum(nil))}, nil
 }
+
+// spill is an empty set of users as configured.
+func (s *Service) spill() *spill.Users { return spill.New(s.cfg.SpillDir, s.cfg.SpillMemory) }
 
 // today is the UTC day of now, or of the clock when now is zero.
 func today(now time.Time) license.Date {
@@ -317,7 +333,7 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 	kind := record.Kind
 	// Users (step 3).
 	var (
-		users     []license.User
+		users     *spill.Users
 		usersKind string
 		current   = st.Figures
 	)
@@ -326,15 +342,17 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 			return 0, err
 		}
 		users, usersKind = p.users, kind
-	} else if current != nil {
-		usersKind = current.UsersKind
-		users = make([]license.User, 0, current.Users)
-		err := s.store.GenerationUsers(ctx, t, id, current.Generation, current.Shards, func(r store.UserRow) error {
-			users = append(users, r.User)
-			return nil
-		})
-		if err != nil {
-			return 0, err
+	} else {
+		users = s.spill()
+		defer users.Close()
+		if current != nil {
+			usersKind = current.UsersKind
+			err := s.store.GenerationUsers(ctx, t, id, current.Generation, current.Shards, func(r store.UserRow) error {
+				return users.Add(&r.User)
+			})
+			if err != nil {
+				return 0, err
+			}
 		}
 	}
 
@@ -351,22 +369,6 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 
 	knownProduct := resolveProducts(users, subs)
 
-	// Compute (step 5).
-	var result license.Result
-	_ = observe.Step(ctx, observe.StepCompute, func(context.Context) error {
-		result = license.Compute(license.Input{
-			Customer:         s.customer(id, doc, current),
-			ReportDate:       reportDate(req.Now, usersKind, sources, current),
-			Subscriptions:    subs,
-			Users:            users,
-			ProductName:      s.cfg.ProductName,
-			KnownProduct:     knownProduct,
-			Exclusions:       s.cfg.Exclusions,
-			RetiredWorkloads: s.cfg.RetiredWorkloads,
-		})
-		result.Figures.Copilot = copilotFigures(sources, subs, users)
-		return nil
-	})
 	var support *license.Support
 	if snap, ok := sources[string(source.KindSnapshot)]; ok {
 		support = snap.Support
@@ -376,7 +378,7 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 	if err != nil {
 		return 0, err
 	}
-	shards := store.ShardsFor(len(users))
+	shards := store.ShardsFor(users.Len())
 	abandon := func(cause error) error {
 		// The generation is not current; remove what was written of it.
 		// If this fails too (the store is unreachable) a later ingest's
@@ -390,16 +392,49 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 		}
 		return cause
 	}
-	expected := st.Version()
-	err = observe.Step(ctx, observe.StepWrite, func(ctx context.Context) error {
-		if err := s.store.WriteUsers(ctx, t, id, gen, shards, users, result.Entitled); err != nil {
+	// Compute (step 5), writing every user's row into the new generation
+	// during the engine's last replay: the rows need the entitled flags,
+	// and a second read of a million users would cost as much again.
+	var figures license.Figures
+	err = observe.Step(ctx, observe.StepCompute, func(ctx context.Context) error {
+		rows, err := s.store.NewUserWriter(ctx, t, id, gen, shards)
+		if err != nil {
 			return abandon(err)
 		}
+		var seats []license.CopilotSeat
+		figures, err = license.ComputeStream(license.Input{
+			Customer:         s.customer(id, doc, current),
+			ReportDate:       reportDate(req.Now, usersKind, sources, current),
+			Subscriptions:    subs,
+			ProductName:      s.cfg.ProductName,
+			KnownProduct:     knownProduct,
+			Exclusions:       s.cfg.Exclusions,
+			RetiredWorkloads: s.cfg.RetiredWorkloads,
+		}, users.Replay, func(u *license.User, entitled bool) error {
+			if seat, ok := license.CopilotSeatOf(u); ok {
+				seats = append(seats, seat)
+			}
+			return rows.Write(u, entitled)
+		})
+		if closeErr := rows.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return abandon(err)
+		}
+		figures.Copilot = copilotFigures(sources, subs, seats)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	expected := st.Version()
+	err = observe.Step(ctx, observe.StepWrite, func(ctx context.Context) error {
 		err := s.store.Commit(ctx, store.Commit{
 			Tenant: t, CustomerID: id, ExpectedVersion: expected,
-			Generation: gen, Shards: shards, Users: len(users), UsersKind: usersKind,
-			Figures: &result.Figures, Source: record, Support: support, Subscriptions: subs,
-			Upsell: s.upsell(&result.Figures), Now: req.Now, Replaced: replaced(req, kind),
+			Generation: gen, Shards: shards, Users: users.Len(), UsersKind: usersKind,
+			Figures: &figures, Source: record, Support: support, Subscriptions: subs,
+			Upsell: s.upsell(&figures), Now: req.Now, Replaced: replaced(req, kind),
 		})
 		if err == nil {
 			return nil
