@@ -1,6 +1,8 @@
 package source
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -124,17 +126,22 @@ func mapHeader(header []string) (*activeUserColumns, []Problem) {
 // Dates are YYYY-MM-DD, empty meaning none; booleans are True/False. Line
 // numbers are physical lines, the header being line 1.
 func (p *parser) activeUserDetail(r io.Reader) error {
-	guard := &sizeGuard{r: r}
-	cr := csv.NewReader(guard)
-	cr.FieldsPerRecord = -1 // checked per row, to name the row
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	cr := newCSVRows(br)
+	err := cr.next()
 	if err == io.EOF {
 		p.fail(Problem{Line: 1, Reason: "the document is empty: want the report's header row"})
 		return nil
 	}
 	if err != nil {
 		return p.csvBroken(err, 1)
+	}
+	header := make([]string, len(cr.fields))
+	for i, f := range cr.fields {
+		header[i] = string(f)
 	}
 	cols, probs := mapHeader(header)
 	for _, pr := range probs {
@@ -143,12 +150,12 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	if len(probs) > 0 {
 		return nil
 	}
-	ar := &activeUserReader{p: p, cols: cols, products: map[string][]string{}, keys: newUserKeys()}
+	ar := &activeUserReader{p: p, cr: cr, cols: cols, products: map[string][]string{}, keys: newUserKeys(), reuse: p.opts.ReuseUser}
+	ar.licenses = ar.back.licenses[:0]
 	userRows := 0
 	line := 1 // of the last row read
 	for {
-		guard.reset()
-		rec, at, malformed, err := readCSVRow(cr, line)
+		rec, at, malformed, err := cr.row(line)
 		if err == io.EOF {
 			break
 		}
@@ -162,17 +169,17 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 		if err != nil {
 			return p.csvBroken(err, line)
 		}
-		if userRows == 0 && len(rec) == len(cols.names) && spreadsheetDate.MatchString(strings.TrimSpace(rec[cols.refresh])) {
+		if userRows == 0 && len(rec) == len(cols.names) && spreadsheetDate.Match(bytes.TrimSpace(rec[cols.refresh])) {
 			// One message instead of a problem per date and boolean cell.
 			p.fail(Problem{Line: line, Column: colReportRefreshDate, Reason: fmt.Sprintf(
 				"reads %q, a date as a spreadsheet writes it: this file was re-saved by a spreadsheet such as Excel, which rewrites dates (11/22/2026 for 2026-11-22) and booleans (TRUE). "+
 					"Send the CSV exactly as Microsoft Graph wrote it: download the report again and upload it without opening and saving it in a spreadsheet",
-				strings.TrimSpace(rec[cols.refresh]))})
+				string(bytes.TrimSpace(rec[cols.refresh])))})
 			return nil
 		}
 		p.doc.Rows++
 		userRows++
-		u, probs := ar.row(cr, rec, line)
+		u, probs := ar.row(rec, line)
 		if p.rowProblems(probs, 0) {
 			if err := p.emit(u); err != nil {
 				return err
@@ -208,58 +215,78 @@ var spreadsheetDate = regexp.MustCompile(`^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}$`)
 // activeUserReader turns rows into users.
 type activeUserReader struct {
 	p    *parser
+	cr   *csvRows
 	cols *activeUserColumns
 	// products caches Assigned Products values, which repeat across users,
 	// as the SKUs they map to; bounded so a hostile file cannot grow it.
+	// A SKU string is so made once per distinct value, not per row.
 	products map[string][]string
 	keys     *userKeys
+	// reuse is Options.ReuseUser: every row is built in back, and
+	// licenses keeps whatever room a user with many products made.
+	reuse    bool
+	back     userBacking
+	licenses []license.License
+	// names assembles a row's key and display name before they become one
+	// string.
+	names []byte
 }
 
 const maxProductCache = 1024
 
-func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license.User, []Problem) {
+// Spellings of the booleans other than Graph's own True and False.
+var (
+	foldTrue  = []byte("true")
+	foldFalse = []byte("false")
+)
+
+// row turns a record into a user. The fields are the reader's bytes, valid
+// until its next read: nothing of them is kept but the key and display
+// name, copied into one string, and the SKUs, which come from the products
+// cache.
+func (ar *activeUserReader) row(rec [][]byte, line int) (license.User, []Problem) {
 	var probs []Problem
 	c := ar.cols
 	if len(rec) != len(c.names) {
 		return license.User{}, []Problem{{Line: line, Reason: fmt.Sprintf("row has %d fields but the header has %d", len(rec), len(c.names))}}
 	}
 	bad := func(col int, format string, args ...any) {
-		l, _ := cr.FieldPos(col)
+		l, _ := ar.cr.fieldPos(col)
 		probs = append(probs, Problem{Line: l, Column: c.names[col], Reason: fmt.Sprintf(format, args...)})
 	}
 	date := func(col int) license.Date {
 		if col < 0 {
 			return license.NoDate
 		}
-		d, err := parseDate(strings.TrimSpace(rec[col]))
+		d, err := parseDate(bytes.TrimSpace(rec[col]))
 		if err != nil {
 			bad(col, "%s", err.Error())
 		}
 		return d
 	}
 	boolean := func(col int) bool {
-		switch v := strings.TrimSpace(rec[col]); {
-		case v == "True": // Graph's own spelling, before the folding compare
+		switch v := bytes.TrimSpace(rec[col]); {
+		case string(v) == "True": // Graph's own spelling, before the folding compare
 			return true
-		case v == "False":
+		case string(v) == "False":
 			return false
-		case strings.EqualFold(v, "true"):
+		case bytes.EqualFold(v, foldTrue):
 			return true
-		case strings.EqualFold(v, "false"), v == "":
+		case bytes.EqualFold(v, foldFalse), len(v) == 0:
 			return false
 		default:
-			bad(col, "%q is not True or False", v)
+			bad(col, "%q is not True or False", string(v))
 			return false
 		}
 	}
 
 	refresh := date(c.refresh)
 	switch {
-	case refresh == license.NoDate && strings.TrimSpace(rec[c.refresh]) == "":
+	case refresh == license.NoDate && len(bytes.TrimSpace(rec[c.refresh])) == 0:
 		bad(c.refresh, "is empty")
 	case refresh == license.NoDate && len(probs) == 0:
 		// 1970-01-01 parses to the domain's "no date".
-		bad(c.refresh, "%s is not a possible report date", strings.TrimSpace(rec[c.refresh]))
+		bad(c.refresh, "%s is not a possible report date", string(bytes.TrimSpace(rec[c.refresh])))
 	case refresh == license.NoDate:
 		// already reported as not a date
 	case ar.p.checkReportDate(refresh) != nil:
@@ -270,16 +297,18 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 		bad(c.refresh, "is %s but earlier rows have %s: one report has one refresh date", refresh, ar.p.doc.ReportDate)
 	}
 
-	// The record's fields are slices of one string holding the whole line
-	// (encoding/csv), so keeping them would keep every line of the report
-	// alive while the users are held: key and name are copied out together,
-	// in one allocation.
-	key, name := strings.TrimSpace(rec[c.upn]), strings.TrimSpace(rec[c.display])
-	both := key + name
+	// Key and name are the only per-row allocation with ReuseUser: one
+	// string holds both.
+	key, name := bytes.TrimSpace(rec[c.upn]), bytes.TrimSpace(rec[c.display])
+	ar.names = append(append(ar.names[:0], key...), name...)
+	both := string(ar.names)
 	// A user's workloads and (usually one or two) licences share one
-	// allocation too; a user with more licences than it holds grows the
-	// slice as append does.
-	back := new(userBacking)
+	// allocation too, or, with ReuseUser, the reader's own; a user with
+	// more licences than it holds grows the slice as append does.
+	back := &ar.back
+	if !ar.reuse {
+		back = new(userBacking)
+	}
 	u := license.User{
 		Key:         both[:len(key)],
 		DisplayName: both[len(key):],
@@ -303,8 +332,14 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 	}
 	if skus := ar.skus(rec[c.products]); len(skus) > 0 {
 		u.Licenses = back.licenses[:0]
+		if ar.reuse {
+			u.Licenses = ar.licenses[:0]
+		}
 		for _, sku := range skus {
 			u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
+		}
+		if ar.reuse {
+			ar.licenses = u.Licenses
 		}
 	}
 	// Only a good row claims its key: with skipInvalid, the first good row
@@ -326,13 +361,14 @@ type userBacking struct {
 }
 
 // skus maps an Assigned Products value to SKU part numbers.
-func (ar *activeUserReader) skus(field string) []string {
-	if s, ok := ar.products[field]; ok {
+func (ar *activeUserReader) skus(field []byte) []string {
+	if s, ok := ar.products[string(field)]; ok { // looked up without a copy
 		return s
 	}
-	s := productSKUs(field)
+	key := string(field)
+	s := productSKUs(key)
 	if len(ar.products) < maxProductCache {
-		ar.products[strings.Clone(field)] = s
+		ar.products[key] = s
 	}
 	return s
 }

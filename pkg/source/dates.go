@@ -6,19 +6,21 @@ import "github.com/licenseinsights/licenseinsights/pkg/license"
 // empty string being NoDate, but without time.Parse for the common shape:
 // a report carries a dozen dates a row, and time.Parse was half the cost of
 // a row. Anything that is not eight digits in that shape, or not a real
-// calendar day, goes to license.ParseDate, which gives the error.
-func parseDate(s string) (license.Date, error) {
-	if s == "" { // most activity cells of a report
+// calendar day, goes to license.ParseDate, which gives the error. It reads
+// bytes too, so that a CSV field is read where it lies, without a string
+// being made of it.
+func parseDate[S ~string | ~[]byte](s S) (license.Date, error) {
+	if len(s) == 0 { // most activity cells of a report
 		return license.NoDate, nil
 	}
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return license.ParseDate(s)
+		return license.ParseDate(string(s))
 	}
 	var v [8]int
 	for i, j := range [8]int{0, 1, 2, 3, 5, 6, 8, 9} {
 		c := s[j]
 		if c < '0' || c > '9' {
-			return license.ParseDate(s)
+			return license.ParseDate(string(s))
 		}
 		v[i] = int(c - '0')
 	}
@@ -26,7 +28,7 @@ func parseDate(s string) (license.Date, error) {
 	m := v[4]*10 + v[5]
 	d := v[6]*10 + v[7]
 	if m < 1 || m > 12 || d < 1 || d > daysIn(m, y) {
-		return license.ParseDate(s)
+		return license.ParseDate(string(s))
 	}
 	return license.Date(daysFromCivil(y, m, d)), nil
 }
