@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
@@ -139,9 +140,9 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	if err != nil {
 		return p.csvBroken(err, 1)
 	}
-	header := make([]string, len(cr.fields))
-	for i, f := range cr.fields {
-		header[i] = string(f)
+	header := make([]string, cr.fields())
+	for i := range header {
+		header[i] = string(cr.field(i))
 	}
 	cols, probs := mapHeader(header)
 	for _, pr := range probs {
@@ -155,7 +156,7 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	userRows := 0
 	line := 1 // of the last row read
 	for {
-		rec, at, malformed, err := cr.row(line)
+		at, malformed, err := cr.row(line)
 		if err == io.EOF {
 			break
 		}
@@ -169,17 +170,17 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 		if err != nil {
 			return p.csvBroken(err, line)
 		}
-		if userRows == 0 && len(rec) == len(cols.names) && spreadsheetDate.Match(bytes.TrimSpace(rec[cols.refresh])) {
+		if userRows == 0 && cr.fields() == len(cols.names) && spreadsheetDate.Match(trimSpace(cr.field(cols.refresh))) {
 			// One message instead of a problem per date and boolean cell.
 			p.fail(Problem{Line: line, Column: colReportRefreshDate, Reason: fmt.Sprintf(
 				"reads %q, a date as a spreadsheet writes it: this file was re-saved by a spreadsheet such as Excel, which rewrites dates (11/22/2026 for 2026-11-22) and booleans (TRUE). "+
 					"Send the CSV exactly as Microsoft Graph wrote it: download the report again and upload it without opening and saving it in a spreadsheet",
-				string(bytes.TrimSpace(rec[cols.refresh])))})
+				string(trimSpace(cr.field(cols.refresh))))})
 			return nil
 		}
 		p.doc.Rows++
 		userRows++
-		u, probs := ar.row(rec, line)
+		u, probs := ar.row(line)
 		if p.rowProblems(probs, 0) {
 			if err := p.emit(u); err != nil {
 				return err
@@ -240,32 +241,43 @@ var (
 	foldFalse = []byte("false")
 )
 
-// row turns a record into a user. The fields are the reader's bytes, valid
-// until its next read: nothing of them is kept but the key and display
+// trimSpace is bytes.TrimSpace without its call for a field that starts
+// and ends with a printable ASCII byte, which is every field but a few:
+// every white space it trims is either ASCII up to ' ' or a multi-byte
+// rune, whose bytes are all 0x80 or over.
+func trimSpace(b []byte) []byte {
+	if n := len(b); n == 0 || b[0] > ' ' && b[0] < utf8.RuneSelf && b[n-1] > ' ' && b[n-1] < utf8.RuneSelf {
+		return b
+	}
+	return bytes.TrimSpace(b)
+}
+
+// row turns the record just read into a user. The fields are the reader's
+// bytes, valid until its next read: nothing of them is kept but the key and display
 // name, copied into one string, and the SKUs, which come from the products
 // cache.
-func (ar *activeUserReader) row(rec [][]byte, line int) (license.User, []Problem) {
+func (ar *activeUserReader) row(line int) (license.User, []Problem) {
 	var probs []Problem
-	c := ar.cols
-	if len(rec) != len(c.names) {
-		return license.User{}, []Problem{{Line: line, Reason: fmt.Sprintf("row has %d fields but the header has %d", len(rec), len(c.names))}}
+	c, cr := ar.cols, ar.cr
+	if cr.fields() != len(c.names) {
+		return license.User{}, []Problem{{Line: line, Reason: fmt.Sprintf("row has %d fields but the header has %d", cr.fields(), len(c.names))}}
 	}
 	bad := func(col int, format string, args ...any) {
-		l, _ := ar.cr.fieldPos(col)
+		l, _ := cr.fieldPos(col)
 		probs = append(probs, Problem{Line: l, Column: c.names[col], Reason: fmt.Sprintf(format, args...)})
 	}
 	date := func(col int) license.Date {
 		if col < 0 {
 			return license.NoDate
 		}
-		d, err := parseDate(bytes.TrimSpace(rec[col]))
+		d, err := parseDate(trimSpace(cr.field(col)))
 		if err != nil {
 			bad(col, "%s", err.Error())
 		}
 		return d
 	}
 	boolean := func(col int) bool {
-		switch v := bytes.TrimSpace(rec[col]); {
+		switch v := trimSpace(cr.field(col)); {
 		case string(v) == "True": // Graph's own spelling, before the folding compare
 			return true
 		case string(v) == "False":
@@ -282,11 +294,11 @@ func (ar *activeUserReader) row(rec [][]byte, line int) (license.User, []Problem
 
 	refresh := date(c.refresh)
 	switch {
-	case refresh == license.NoDate && len(bytes.TrimSpace(rec[c.refresh])) == 0:
+	case refresh == license.NoDate && len(trimSpace(cr.field(c.refresh))) == 0:
 		bad(c.refresh, "is empty")
 	case refresh == license.NoDate && len(probs) == 0:
 		// 1970-01-01 parses to the domain's "no date".
-		bad(c.refresh, "%s is not a possible report date", string(bytes.TrimSpace(rec[c.refresh])))
+		bad(c.refresh, "%s is not a possible report date", string(trimSpace(cr.field(c.refresh))))
 	case refresh == license.NoDate:
 		// already reported as not a date
 	case ar.p.checkReportDate(refresh) != nil:
@@ -299,7 +311,7 @@ func (ar *activeUserReader) row(rec [][]byte, line int) (license.User, []Problem
 
 	// Key and name are the only per-row allocation with ReuseUser: one
 	// string holds both.
-	key, name := bytes.TrimSpace(rec[c.upn]), bytes.TrimSpace(rec[c.display])
+	key, name := trimSpace(cr.field(c.upn)), trimSpace(cr.field(c.display))
 	ar.names = append(append(ar.names[:0], key...), name...)
 	both := string(ar.names)
 	// A user's workloads and (usually one or two) licences share one
@@ -330,7 +342,7 @@ func (ar *activeUserReader) row(rec [][]byte, line int) (license.User, []Problem
 			assigned = d
 		}
 	}
-	if skus := ar.skus(rec[c.products]); len(skus) > 0 {
+	if skus := ar.skus(cr.field(c.products)); len(skus) > 0 {
 		u.Licenses = back.licenses[:0]
 		if ar.reuse {
 			u.Licenses = ar.licenses[:0]

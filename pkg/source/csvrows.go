@@ -3,10 +3,12 @@ package source
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // csvRows reads the records of a CSV as byte slices, where encoding/csv
@@ -21,8 +23,9 @@ import (
 // A line without a quote, which is every row Graph writes bar those with a
 // quoted name, is split where it lies in the bufio.Reader's buffer, without
 // copying; a line with a quote is unescaped into a buffer of its own, as
-// encoding/csv does. Either way the fields are valid until the next call of
-// next.
+// encoding/csv does. Either way a field is kept as its end offset, not as a
+// slice (a pointer the garbage collector would see written 22 times a
+// row), and the fields are valid until the next call of next.
 type csvRows struct {
 	br *bufio.Reader
 	// raw assembles a line longer than br's buffer.
@@ -35,10 +38,14 @@ type csvRows struct {
 	rowBytes int
 	// startLine is the record's first line, once its first line is read.
 	startLine int
-	fields    [][]byte
-	pos       []csvPos // where each field starts, as csv.Reader.FieldPos
-	rec       []byte   // the unescaped fields of a record with quotes
-	ends      []int    // each field's end in rec
+	// data holds the record's fields, ends[i] being the end of field i:
+	// the line itself with gap 1 (the comma between fields), or rec, the
+	// unescaped fields of a record with quotes, with gap 0.
+	data []byte
+	ends []int
+	gap  int
+	rec  []byte
+	pos  []csvPos // where each field of rec starts, as csv.Reader.FieldPos
 }
 
 type csvPos struct{ line, col int }
@@ -47,11 +54,29 @@ func newCSVRows(br *bufio.Reader) *csvRows {
 	return &csvRows{br: br}
 }
 
+// fields is how many fields the last record has (read before the fault,
+// for a malformed one).
+func (c *csvRows) fields() int { return len(c.ends) }
+
+// field is field i of the last record.
+func (c *csvRows) field(i int) []byte {
+	return c.data[c.fieldStart(i):c.ends[i]]
+}
+
+func (c *csvRows) fieldStart(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return c.ends[i-1] + c.gap
+}
+
 // fieldPos is where field i of the last record starts: its line and 1-based
 // byte column (of the opening quote for a quoted field).
 func (c *csvRows) fieldPos(i int) (line, col int) {
-	p := c.pos[i]
-	return p.line, p.col
+	if c.gap == 1 { // a line split where it lies
+		return c.startLine, c.fieldStart(i) + 1
+	}
+	return c.pos[i].line, c.pos[i].col
 }
 
 // readLine reads one physical line as encoding/csv does: a final line's
@@ -113,7 +138,7 @@ func lengthNL(b []byte) int {
 // the fault are kept, as encoding/csv keeps them), errRowTooLarge, or the
 // reader's error.
 func (c *csvRows) next() error {
-	c.fields, c.pos = c.fields[:0], c.pos[:0]
+	c.data, c.ends, c.gap, c.pos = nil, c.ends[:0], 0, c.pos[:0]
 	c.rowBytes, c.startLine = 0, 0
 	// Blank lines are skipped.
 	var line []byte
@@ -131,21 +156,40 @@ func (c *csvRows) next() error {
 	if bytes.IndexByte(line, '"') >= 0 {
 		return c.quoted(line)
 	}
-	// No quote: the fields are the line's pieces between commas.
-	body := line[:len(line)-lengthNL(line)]
-	col := 1
-	for {
-		i := bytes.IndexByte(body, ',')
-		if i < 0 {
-			c.fields = append(c.fields, body)
-			c.pos = append(c.pos, csvPos{c.numLine, col})
-			return nil
+	c.split(line[:len(line)-lengthNL(line)])
+	return nil
+}
+
+// SWAR constants: a byte repeated in every byte of a word.
+const (
+	swarLow7  = 0x7f7f7f7f7f7f7f7f
+	swarComma = 0x2c2c2c2c2c2c2c2c // ','
+)
+
+// split cuts a line without quotes (its newline removed) into its fields.
+// A row's fields are short (dates, booleans), so looking for each comma
+// with bytes.IndexByte costs a call a field: the commas are found eight
+// bytes at a time instead.
+func (c *csvRows) split(body []byte) {
+	ends := c.ends[:0]
+	i := 0
+	for ; i+8 <= len(body); i += 8 {
+		x := binary.LittleEndian.Uint64(body[i:]) ^ swarComma
+		// The high bit of every byte that was a comma, and of no other:
+		// the low seven bits plus 0x7f carry into the high bit unless they
+		// are all zero, and no carry crosses into the next byte.
+		m := ^((x&swarLow7 + swarLow7) | x | swarLow7)
+		for m != 0 {
+			ends = append(ends, i+bits.TrailingZeros64(m)>>3)
+			m &= m - 1
 		}
-		c.fields = append(c.fields, body[:i])
-		c.pos = append(c.pos, csvPos{c.numLine, col})
-		body = body[i+1:]
-		col += i + 1
 	}
+	for ; i < len(body); i++ {
+		if body[i] == ',' {
+			ends = append(ends, i)
+		}
+	}
+	c.data, c.ends, c.gap = body, append(ends, len(body)), 1
 }
 
 // quoted reads a record whose first line holds a quote: encoding/csv's
@@ -235,11 +279,7 @@ parseField:
 			}
 		}
 	}
-	start := 0
-	for _, end := range c.ends {
-		c.fields = append(c.fields, c.rec[start:end])
-		start = end
-	}
+	c.data = c.rec
 	return err
 }
 
@@ -248,22 +288,22 @@ parseField:
 // record), and for a malformed row the problem that reports it so that the
 // caller counts it and reads on. err is io.EOF at the end, or a failure
 // that ends the document (a row over MaxRowBytes, a read error).
-func (c *csvRows) row(prev int) (rec [][]byte, line int, malformed *Problem, err error) {
+func (c *csvRows) row(prev int) (line int, malformed *Problem, err error) {
 	err = c.next()
 	if err == io.EOF {
-		return nil, prev, nil, err
+		return prev, nil, err
 	}
-	if line = prev + 1; len(c.fields) > 0 {
-		line = c.pos[0].line
+	if line = prev + 1; c.fields() > 0 {
+		line, _ = c.fieldPos(0)
 	} else if isTooLarge(err) && c.startLine > 0 {
 		line = c.startLine
 	}
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return c.fields, line, &Problem{Line: pe.StartLine, Reason: fmt.Sprintf("malformed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)}, nil
+			return line, &Problem{Line: pe.StartLine, Reason: fmt.Sprintf("malformed CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)}, nil
 		}
-		return c.fields, line, nil, err
+		return line, nil, err
 	}
-	return c.fields, line, nil, nil
+	return line, nil, nil
 }
