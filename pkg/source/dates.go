@@ -29,19 +29,13 @@ func parseDate[S ~string | ~[]byte](s S) (license.Date, error) {
 		return license.ParseDate(string(s))
 	}
 	if i := y - firstTableYear; uint(i) < uint(len(yearStart)-1) {
-		n, before := int(monthDays[m]), int(monthStart[m])
-		if yearStart[i+1]-yearStart[i] == 366 { // a leap year
-			switch {
-			case m == 2:
-				n++
-			case m > 2:
-				before++
-			}
-		}
-		if d > n {
+		// 1 in a leap year: an index rather than a branch, which years
+		// mixed in a report would mispredict.
+		leap := (yearStart[i+1] - yearStart[i] - 365) & 1
+		if d > int(monthDays[leap][m]) {
 			return license.ParseDate(string(s))
 		}
-		return license.Date(int(yearStart[i]) + before + d - 1), nil
+		return license.Date(int(yearStart[i]) + int(monthStart[leap][m]) + d - 1), nil
 	}
 	if d > daysIn(m, y) {
 		return license.ParseDate(string(s))
@@ -64,11 +58,17 @@ var yearStart = func() (t [131]int32) {
 	return t
 }()
 
-// monthStart and monthDays are, for months 1–12 of a common year, the
-// days before the month and in it.
+// monthStart and monthDays are, for months 1–12 of a common year [0] and
+// a leap year [1], the days before the month and in it.
 var (
-	monthStart = [13]int16{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334}
-	monthDays  = [13]int8{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+	monthStart = [2][13]int16{
+		{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334},
+		{0, 0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335},
+	}
+	monthDays = [2][13]int8{
+		{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31},
+		{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31},
+	}
 )
 
 func daysIn(m, y int) int {
