@@ -220,7 +220,7 @@ type activeUserReader struct {
 	cols *activeUserColumns
 	// products caches Assigned Products values, which repeat across users,
 	// as the SKUs they map to; bounded so a hostile file cannot grow it.
-	// A SKU string is so made once per distinct value, not per row.
+	// A value's SKU strings are so made once, not once a row.
 	products map[string][]string
 	keys     *userKeys
 	// reuse is Options.ReuseUser: every row is built in back, and
@@ -253,9 +253,9 @@ func trimSpace(b []byte) []byte {
 }
 
 // row turns the record just read into a user. The fields are the reader's
-// bytes, valid until its next read: nothing of them is kept but the key and display
-// name, copied into one string, and the SKUs, which come from the products
-// cache.
+// bytes, valid until its next read: nothing of them is kept but the key
+// and display name, copied into one string, and the SKUs, which come from
+// the products cache.
 func (ar *activeUserReader) row(line int) (license.User, []Problem) {
 	var probs []Problem
 	c, cr := ar.cols, ar.cr
