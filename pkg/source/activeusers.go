@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -228,9 +229,13 @@ type activeUserReader struct {
 	reuse    bool
 	back     userBacking
 	licenses []license.License
-	// names assembles a row's key and display name before they become one
-	// string.
-	names []byte
+	// names reads the values products does not hold; skuBuf is what it
+	// gave last.
+	names  productNames
+	skuBuf []string
+	// keyName assembles a row's key and display name before they become
+	// one string.
+	keyName []byte
 }
 
 const maxProductCache = 1024
@@ -312,8 +317,8 @@ func (ar *activeUserReader) row(line int) (license.User, []Problem) {
 	// Key and name are the only per-row allocation with ReuseUser: one
 	// string holds both.
 	key, name := trimSpace(cr.field(c.upn)), trimSpace(cr.field(c.display))
-	ar.names = append(append(ar.names[:0], key...), name...)
-	both := string(ar.names)
+	ar.keyName = append(append(ar.keyName[:0], key...), name...)
+	both := string(ar.keyName)
 	// A user's workloads and (usually one or two) licences share one
 	// allocation too, or, with ReuseUser, the reader's own; a user with
 	// more licences than it holds grows the slice as append does.
@@ -372,17 +377,19 @@ type userBacking struct {
 	licenses  [2]license.License
 }
 
-// skus maps an Assigned Products value to SKU part numbers.
+// skus maps an Assigned Products value to SKU part numbers, valid until the
+// next call.
 func (ar *activeUserReader) skus(field []byte) []string {
 	if s, ok := ar.products[string(field)]; ok { // looked up without a copy
 		return s
 	}
-	key := string(field)
-	s := productSKUs(key)
+	ar.skuBuf = ar.names.skus(field, ar.skuBuf)
 	if len(ar.products) < maxProductCache {
-		ar.products[key] = s
+		s := slices.Clone(ar.skuBuf)
+		ar.products[string(field)] = s
+		return s
 	}
-	return s
+	return ar.skuBuf
 }
 
 // maxNamePieces bounds how many "+"-separated pieces are joined back into
@@ -390,18 +397,65 @@ func (ar *activeUserReader) skus(field []byte) []string {
 // field of a thousand "+" linear instead of cubic.
 const maxNamePieces = 3
 
-// productSKUs splits an Assigned Products value on "+" and maps each name
-// to its SKU part number. A product name may itself contain "+"
-// ("ENTERPRISE MOBILITY + SECURITY E3"), so adjacent pieces are joined back
-// whenever the joined name is one the catalogue knows, longest first.
+// productSKUs maps one Assigned Products value to SKU part numbers, as
+// productNames.skus does.
+func productSKUs(field string) []string {
+	var pn productNames
+	return pn.skus([]byte(field), nil)
+}
+
+// productNames maps Assigned Products values to SKU part numbers, looking
+// each name up in the catalogue once, not once a row: past the reader's
+// cache of whole values (a tenant with many product combinations) a row
+// then costs no allocation but its value's first sight. Bounded, so that a
+// hostile file cannot grow it.
+type productNames struct {
+	names map[string]productName
+	plus  []int // the offsets of the "+" of the value being read
+}
+
+// productName is what the catalogue says of a name: the SKU part number
+// it knows it by, or the name as written (trimmed) when it does not.
+type productName struct {
+	sku   string
+	known bool
+}
+
+// Bounds of productNames: how many names, and how long a name it keeps.
+const (
+	maxProductNames    = 4096
+	maxProductNameSize = 256
+)
+
+func (pn *productNames) lookup(name []byte) productName {
+	if r, ok := pn.names[string(name)]; ok { // looked up without a copy
+		return r
+	}
+	s := string(name)
+	r := productName{sku: strings.TrimSpace(s)}
+	if prod, ok := catalog.ByName(s); ok {
+		r = productName{sku: prod.SKU, known: true}
+	}
+	if len(s) <= maxProductNameSize && len(pn.names) < maxProductNames {
+		if pn.names == nil {
+			pn.names = map[string]productName{}
+		}
+		pn.names[s] = r
+	}
+	return r
+}
+
+// skus splits an Assigned Products value on "+" and maps each name to its
+// SKU part number, appended to dst[:0]. A product name may itself contain
+// "+" ("ENTERPRISE MOBILITY + SECURITY E3"), so adjacent pieces are joined
+// back whenever the joined name is one the catalogue knows, longest first.
 // A name the catalogue knows becomes its part number — for a name two
 // products share (WINDOWS 10/11 ENTERPRISE E3), the preferred one, which
 // catalog.Resolver moves to its sibling when the customer holds that; a
 // name it does not know is kept as written, for the Resolver to match
 // against the customer's own SKUs. A SKU listed twice counts once.
-func productSKUs(field string) []string {
-	parts := strings.Split(field, "+")
-	var skus []string
+func (pn *productNames) skus(field []byte, dst []string) []string {
+	skus := dst[:0]
 	add := func(sku string) {
 		for _, s := range skus {
 			if s == sku {
@@ -410,17 +464,32 @@ func productSKUs(field string) []string {
 		}
 		skus = append(skus, sku)
 	}
-	named := func(name string) string {
-		if prod, ok := catalog.ByName(name); ok {
-			return prod.SKU
+	pn.plus = pn.plus[:0]
+	for i, b := range field {
+		if b == '+' {
+			pn.plus = append(pn.plus, i)
 		}
-		return strings.TrimSpace(name)
 	}
-	for i := 0; i < len(parts); {
+	// Piece k runs from start(k) to end(k); pieces i to j-1 joined back
+	// with their "+" are field[start(i):end(j-1)].
+	pieces := len(pn.plus) + 1
+	start := func(k int) int {
+		if k == 0 {
+			return 0
+		}
+		return pn.plus[k-1] + 1
+	}
+	end := func(k int) int {
+		if k == len(pn.plus) {
+			return len(field)
+		}
+		return pn.plus[k]
+	}
+	for i := 0; i < pieces; {
 		matched := false
-		for j := min(len(parts), i+maxNamePieces); j > i+1; j-- {
-			if joined := strings.Join(parts[i:j], "+"); len(catalog.ByNameAll(joined)) > 0 {
-				add(named(joined))
+		for j := min(pieces, i+maxNamePieces); j > i+1; j-- {
+			if joined := pn.lookup(field[start(i):end(j-1)]); joined.known {
+				add(joined.sku)
 				i, matched = j, true
 				break
 			}
@@ -428,12 +497,12 @@ func productSKUs(field string) []string {
 		if matched {
 			continue
 		}
-		name := strings.TrimSpace(parts[i])
+		name := bytes.TrimSpace(field[start(i):end(i)])
 		i++
-		if name == "" {
+		if len(name) == 0 {
 			continue
 		}
-		add(named(name))
+		add(pn.lookup(name).sku)
 	}
 	return skus
 }

@@ -79,3 +79,28 @@ func FuzzActiveUserDetailReuseUser(f *testing.F) {
 		sameWithReuseUser(t, data, skip)
 	})
 }
+
+// The allocations a row, which are what a million-row report costs beyond
+// its bytes: the key and display name with ReuseUser (one string), and
+// the user's own licence and workload backing without.
+func TestActiveUserDetailAllocationsPerRow(t *testing.T) {
+	const rows = 20_000
+	data, err := io.ReadAll(newReportGenerator(rows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		reuse bool
+		max   float64
+	}{{true, 1.1}, {false, 2.1}} {
+		allocs := testing.AllocsPerRun(1, func() {
+			doc, err := Parse(bytes.NewReader(data), KindActiveUserDetail, Options{ReuseUser: tc.reuse}, nil)
+			if err != nil || doc.Users != rows {
+				t.Fatalf("Parse: %v, %d users", err, doc.Users)
+			}
+		})
+		if perRow := allocs / rows; perRow > tc.max {
+			t.Errorf("ReuseUser %v: %.3f allocations a row, want at most %.1f", tc.reuse, perRow, tc.max)
+		}
+	}
+}
