@@ -1,12 +1,16 @@
 package source
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
@@ -124,17 +128,22 @@ func mapHeader(header []string) (*activeUserColumns, []Problem) {
 // Dates are YYYY-MM-DD, empty meaning none; booleans are True/False. Line
 // numbers are physical lines, the header being line 1.
 func (p *parser) activeUserDetail(r io.Reader) error {
-	guard := &sizeGuard{r: r}
-	cr := csv.NewReader(guard)
-	cr.FieldsPerRecord = -1 // checked per row, to name the row
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	cr := newCSVRows(br)
+	err := cr.next()
 	if err == io.EOF {
 		p.fail(Problem{Line: 1, Reason: "the document is empty: want the report's header row"})
 		return nil
 	}
 	if err != nil {
 		return p.csvBroken(err, 1)
+	}
+	header := make([]string, cr.fields())
+	for i := range header {
+		header[i] = string(cr.field(i))
 	}
 	cols, probs := mapHeader(header)
 	for _, pr := range probs {
@@ -143,12 +152,12 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	if len(probs) > 0 {
 		return nil
 	}
-	ar := &activeUserReader{p: p, cols: cols, products: map[string][]string{}, keys: newUserKeys()}
+	ar := &activeUserReader{p: p, cr: cr, cols: cols, products: map[string][]string{}, keys: newUserKeys(), reuse: p.opts.ReuseUser}
+	ar.licenses = ar.back.licenses[:0]
 	userRows := 0
 	line := 1 // of the last row read
 	for {
-		guard.reset()
-		rec, at, malformed, err := readCSVRow(cr, line)
+		at, malformed, err := cr.row(line)
 		if err == io.EOF {
 			break
 		}
@@ -162,17 +171,17 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 		if err != nil {
 			return p.csvBroken(err, line)
 		}
-		if userRows == 0 && len(rec) == len(cols.names) && spreadsheetDate.MatchString(strings.TrimSpace(rec[cols.refresh])) {
+		if userRows == 0 && cr.fields() == len(cols.names) && spreadsheetDate.Match(trimSpace(cr.field(cols.refresh))) {
 			// One message instead of a problem per date and boolean cell.
 			p.fail(Problem{Line: line, Column: colReportRefreshDate, Reason: fmt.Sprintf(
 				"reads %q, a date as a spreadsheet writes it: this file was re-saved by a spreadsheet such as Excel, which rewrites dates (11/22/2026 for 2026-11-22) and booleans (TRUE). "+
 					"Send the CSV exactly as Microsoft Graph wrote it: download the report again and upload it without opening and saving it in a spreadsheet",
-				strings.TrimSpace(rec[cols.refresh]))})
+				string(trimSpace(cr.field(cols.refresh))))})
 			return nil
 		}
 		p.doc.Rows++
 		userRows++
-		u, probs := ar.row(cr, rec, line)
+		u, probs := ar.row(line)
 		if p.rowProblems(probs, 0) {
 			if err := p.emit(u); err != nil {
 				return err
@@ -208,58 +217,93 @@ var spreadsheetDate = regexp.MustCompile(`^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}$`)
 // activeUserReader turns rows into users.
 type activeUserReader struct {
 	p    *parser
+	cr   *csvRows
 	cols *activeUserColumns
 	// products caches Assigned Products values, which repeat across users,
 	// as the SKUs they map to; bounded so a hostile file cannot grow it.
+	// A value's SKU strings are so made once, not once a row.
 	products map[string][]string
 	keys     *userKeys
+	// reuse is Options.ReuseUser: every row is built in back, and
+	// licenses keeps whatever room a user with many products made.
+	reuse    bool
+	back     userBacking
+	licenses []license.License
+	// names reads the values products does not hold; skuBuf is what it
+	// gave last.
+	names  productNames
+	skuBuf []string
+	// keyName assembles a row's key and display name before they become
+	// one string.
+	keyName []byte
 }
 
 const maxProductCache = 1024
 
-func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license.User, []Problem) {
+// Spellings of the booleans other than Graph's own True and False.
+var (
+	foldTrue  = []byte("true")
+	foldFalse = []byte("false")
+)
+
+// trimSpace is bytes.TrimSpace without its call for a field that starts
+// and ends with a printable ASCII byte, which is every field but a few:
+// every white space it trims is either ASCII up to ' ' or a multi-byte
+// rune, whose bytes are all 0x80 or over.
+func trimSpace(b []byte) []byte {
+	if n := len(b); n == 0 || b[0] > ' ' && b[0] < utf8.RuneSelf && b[n-1] > ' ' && b[n-1] < utf8.RuneSelf {
+		return b
+	}
+	return bytes.TrimSpace(b)
+}
+
+// row turns the record just read into a user. The fields are the reader's
+// bytes, valid until its next read: nothing of them is kept but the key
+// and display name, copied into one string, and the SKUs, which come from
+// the products cache.
+func (ar *activeUserReader) row(line int) (license.User, []Problem) {
 	var probs []Problem
-	c := ar.cols
-	if len(rec) != len(c.names) {
-		return license.User{}, []Problem{{Line: line, Reason: fmt.Sprintf("row has %d fields but the header has %d", len(rec), len(c.names))}}
+	c, cr := ar.cols, ar.cr
+	if cr.fields() != len(c.names) {
+		return license.User{}, []Problem{{Line: line, Reason: fmt.Sprintf("row has %d fields but the header has %d", cr.fields(), len(c.names))}}
 	}
 	bad := func(col int, format string, args ...any) {
-		l, _ := cr.FieldPos(col)
+		l, _ := cr.fieldPos(col)
 		probs = append(probs, Problem{Line: l, Column: c.names[col], Reason: fmt.Sprintf(format, args...)})
 	}
 	date := func(col int) license.Date {
 		if col < 0 {
 			return license.NoDate
 		}
-		d, err := parseDate(strings.TrimSpace(rec[col]))
+		d, err := parseDate(trimSpace(cr.field(col)))
 		if err != nil {
 			bad(col, "%s", err.Error())
 		}
 		return d
 	}
 	boolean := func(col int) bool {
-		switch v := strings.TrimSpace(rec[col]); {
-		case v == "True": // Graph's own spelling, before the folding compare
+		switch v := trimSpace(cr.field(col)); {
+		case string(v) == "True": // Graph's own spelling, before the folding compare
 			return true
-		case v == "False":
+		case string(v) == "False":
 			return false
-		case strings.EqualFold(v, "true"):
+		case bytes.EqualFold(v, foldTrue):
 			return true
-		case strings.EqualFold(v, "false"), v == "":
+		case bytes.EqualFold(v, foldFalse), len(v) == 0:
 			return false
 		default:
-			bad(col, "%q is not True or False", v)
+			bad(col, "%q is not True or False", string(v))
 			return false
 		}
 	}
 
 	refresh := date(c.refresh)
 	switch {
-	case refresh == license.NoDate && strings.TrimSpace(rec[c.refresh]) == "":
+	case refresh == license.NoDate && len(trimSpace(cr.field(c.refresh))) == 0:
 		bad(c.refresh, "is empty")
 	case refresh == license.NoDate && len(probs) == 0:
 		// 1970-01-01 parses to the domain's "no date".
-		bad(c.refresh, "%s is not a possible report date", strings.TrimSpace(rec[c.refresh]))
+		bad(c.refresh, "%s is not a possible report date", string(trimSpace(cr.field(c.refresh))))
 	case refresh == license.NoDate:
 		// already reported as not a date
 	case ar.p.checkReportDate(refresh) != nil:
@@ -270,16 +314,18 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 		bad(c.refresh, "is %s but earlier rows have %s: one report has one refresh date", refresh, ar.p.doc.ReportDate)
 	}
 
-	// The record's fields are slices of one string holding the whole line
-	// (encoding/csv), so keeping them would keep every line of the report
-	// alive while the users are held: key and name are copied out together,
-	// in one allocation.
-	key, name := strings.TrimSpace(rec[c.upn]), strings.TrimSpace(rec[c.display])
-	both := key + name
+	// Key and name are the only per-row allocation with ReuseUser: one
+	// string holds both.
+	key, name := trimSpace(cr.field(c.upn)), trimSpace(cr.field(c.display))
+	ar.keyName = append(append(ar.keyName[:0], key...), name...)
+	both := string(ar.keyName)
 	// A user's workloads and (usually one or two) licences share one
-	// allocation too; a user with more licences than it holds grows the
-	// slice as append does.
-	back := new(userBacking)
+	// allocation too, or, with ReuseUser, the reader's own; a user with
+	// more licences than it holds grows the slice as append does.
+	back := &ar.back
+	if !ar.reuse {
+		back = new(userBacking)
+	}
 	u := license.User{
 		Key:         both[:len(key)],
 		DisplayName: both[len(key):],
@@ -301,10 +347,16 @@ func (ar *activeUserReader) row(cr *csv.Reader, rec []string, line int) (license
 			assigned = d
 		}
 	}
-	if skus := ar.skus(rec[c.products]); len(skus) > 0 {
+	if skus := ar.skus(cr.field(c.products)); len(skus) > 0 {
 		u.Licenses = back.licenses[:0]
+		if ar.reuse {
+			u.Licenses = ar.licenses[:0]
+		}
 		for _, sku := range skus {
 			u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
+		}
+		if ar.reuse {
+			ar.licenses = u.Licenses
 		}
 	}
 	// Only a good row claims its key: with skipInvalid, the first good row
@@ -325,16 +377,19 @@ type userBacking struct {
 	licenses  [2]license.License
 }
 
-// skus maps an Assigned Products value to SKU part numbers.
-func (ar *activeUserReader) skus(field string) []string {
-	if s, ok := ar.products[field]; ok {
+// skus maps an Assigned Products value to SKU part numbers, valid until the
+// next call.
+func (ar *activeUserReader) skus(field []byte) []string {
+	if s, ok := ar.products[string(field)]; ok { // looked up without a copy
 		return s
 	}
-	s := productSKUs(field)
+	ar.skuBuf = ar.names.skus(field, ar.skuBuf)
 	if len(ar.products) < maxProductCache {
-		ar.products[strings.Clone(field)] = s
+		s := slices.Clone(ar.skuBuf)
+		ar.products[string(field)] = s
+		return s
 	}
-	return s
+	return ar.skuBuf
 }
 
 // maxNamePieces bounds how many "+"-separated pieces are joined back into
@@ -342,18 +397,65 @@ func (ar *activeUserReader) skus(field string) []string {
 // field of a thousand "+" linear instead of cubic.
 const maxNamePieces = 3
 
-// productSKUs splits an Assigned Products value on "+" and maps each name
-// to its SKU part number. A product name may itself contain "+"
-// ("ENTERPRISE MOBILITY + SECURITY E3"), so adjacent pieces are joined back
-// whenever the joined name is one the catalogue knows, longest first.
+// productSKUs maps one Assigned Products value to SKU part numbers, as
+// productNames.skus does.
+func productSKUs(field string) []string {
+	var pn productNames
+	return pn.skus([]byte(field), nil)
+}
+
+// productNames maps Assigned Products values to SKU part numbers, looking
+// each name up in the catalogue once, not once a row: past the reader's
+// cache of whole values (a tenant with many product combinations) a row
+// then costs no allocation but its value's first sight. Bounded, so that a
+// hostile file cannot grow it.
+type productNames struct {
+	names map[string]productName
+	plus  []int // the offsets of the "+" of the value being read
+}
+
+// productName is what the catalogue says of a name: the SKU part number
+// it knows it by, or the name as written (trimmed) when it does not.
+type productName struct {
+	sku   string
+	known bool
+}
+
+// Bounds of productNames: how many names, and how long a name it keeps.
+const (
+	maxProductNames    = 4096
+	maxProductNameSize = 256
+)
+
+func (pn *productNames) lookup(name []byte) productName {
+	if r, ok := pn.names[string(name)]; ok { // looked up without a copy
+		return r
+	}
+	s := string(name)
+	r := productName{sku: strings.TrimSpace(s)}
+	if prod, ok := catalog.ByName(s); ok {
+		r = productName{sku: prod.SKU, known: true}
+	}
+	if len(s) <= maxProductNameSize && len(pn.names) < maxProductNames {
+		if pn.names == nil {
+			pn.names = map[string]productName{}
+		}
+		pn.names[s] = r
+	}
+	return r
+}
+
+// skus splits an Assigned Products value on "+" and maps each name to its
+// SKU part number, appended to dst[:0]. A product name may itself contain
+// "+" ("ENTERPRISE MOBILITY + SECURITY E3"), so adjacent pieces are joined
+// back whenever the joined name is one the catalogue knows, longest first.
 // A name the catalogue knows becomes its part number — for a name two
 // products share (WINDOWS 10/11 ENTERPRISE E3), the preferred one, which
 // catalog.Resolver moves to its sibling when the customer holds that; a
 // name it does not know is kept as written, for the Resolver to match
 // against the customer's own SKUs. A SKU listed twice counts once.
-func productSKUs(field string) []string {
-	parts := strings.Split(field, "+")
-	var skus []string
+func (pn *productNames) skus(field []byte, dst []string) []string {
+	skus := dst[:0]
 	add := func(sku string) {
 		for _, s := range skus {
 			if s == sku {
@@ -362,17 +464,32 @@ func productSKUs(field string) []string {
 		}
 		skus = append(skus, sku)
 	}
-	named := func(name string) string {
-		if prod, ok := catalog.ByName(name); ok {
-			return prod.SKU
+	pn.plus = pn.plus[:0]
+	for i, b := range field {
+		if b == '+' {
+			pn.plus = append(pn.plus, i)
 		}
-		return strings.TrimSpace(name)
 	}
-	for i := 0; i < len(parts); {
+	// Piece k runs from start(k) to end(k); pieces i to j-1 joined back
+	// with their "+" are field[start(i):end(j-1)].
+	pieces := len(pn.plus) + 1
+	start := func(k int) int {
+		if k == 0 {
+			return 0
+		}
+		return pn.plus[k-1] + 1
+	}
+	end := func(k int) int {
+		if k == len(pn.plus) {
+			return len(field)
+		}
+		return pn.plus[k]
+	}
+	for i := 0; i < pieces; {
 		matched := false
-		for j := min(len(parts), i+maxNamePieces); j > i+1; j-- {
-			if joined := strings.Join(parts[i:j], "+"); len(catalog.ByNameAll(joined)) > 0 {
-				add(named(joined))
+		for j := min(pieces, i+maxNamePieces); j > i+1; j-- {
+			if joined := pn.lookup(field[start(i):end(j-1)]); joined.known {
+				add(joined.sku)
 				i, matched = j, true
 				break
 			}
@@ -380,12 +497,12 @@ func productSKUs(field string) []string {
 		if matched {
 			continue
 		}
-		name := strings.TrimSpace(parts[i])
+		name := bytes.TrimSpace(field[start(i):end(i)])
 		i++
-		if name == "" {
+		if len(name) == 0 {
 			continue
 		}
-		add(named(name))
+		add(pn.lookup(name).sku)
 	}
 	return skus
 }

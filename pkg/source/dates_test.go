@@ -42,3 +42,20 @@ func FuzzParseDate(f *testing.F) {
 		}
 	})
 }
+
+// The []byte form and the table of years agree with license.ParseDate on
+// every day of the years around and in the table.
+func TestParseDateBytesAndTableYears(t *testing.T) {
+	for y := firstTableYear - 2; y <= firstTableYear+len(yearStart)+1; y++ {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				s := fmt.Sprintf("%04d-%02d-%02d", y, m, d)
+				want, wantErr := license.ParseDate(s)
+				got, err := parseDate([]byte(s))
+				if got != want || (err == nil) != (wantErr == nil) {
+					t.Fatalf("parseDate(%q) = %d, %v; license.ParseDate = %d, %v", s, got, err, want, wantErr)
+				}
+			}
+		}
+	}
+}

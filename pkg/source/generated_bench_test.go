@@ -24,13 +24,12 @@ func BenchmarkParseGenerated(b *testing.B) {
 	}
 	cfg := portfoliogen.Config{Seed: 1, Customers: 1, Users: users, Exact: true, ReportDate: date}
 	spec := portfoliogen.Customers(cfg)[0]
-	for _, kind := range portfoliogen.Kinds {
-		b.Run(string(kind), func(b *testing.B) {
+	run := func(name string, kind portfoliogen.Kind, opts source.Options) {
+		b.Run(name, func(b *testing.B) {
 			var doc bytes.Buffer
 			if err := portfoliogen.Write(&doc, kind, cfg, spec); err != nil {
 				b.Fatal(err)
 			}
-			opts := source.Options{PartnerTenantID: cfg.PartnerTenant(), CustomerID: spec.ID}
 			b.SetBytes(int64(doc.Len()))
 			b.ReportAllocs()
 			var rows int
@@ -47,4 +46,12 @@ func BenchmarkParseGenerated(b *testing.B) {
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
 	}
+	opts := source.Options{PartnerTenantID: cfg.PartnerTenant(), CustomerID: spec.ID}
+	for _, kind := range portfoliogen.Kinds {
+		run(string(kind), kind, opts)
+	}
+	// The ingest's way: one User reused for every row (Options.ReuseUser).
+	reuse := opts
+	reuse.ReuseUser = true
+	run("graph-active-user-detail-reuseuser", portfoliogen.KindGraphActiveUserDetail, reuse)
 }

@@ -131,6 +131,17 @@ func TestReportGenerator(t *testing.T) {
 // BenchmarkParseActiveUserDetail parses a 100,000-row report; rows/s is
 // reported beside the usual figures (run with -benchmem).
 func BenchmarkParseActiveUserDetail(b *testing.B) {
+	benchmarkParseActiveUserDetail(b, Options{})
+}
+
+// BenchmarkParseActiveUserDetailReuseUser is the same parse as the ingest
+// runs it, one User reused for every row: what is left per row is the key
+// and display name.
+func BenchmarkParseActiveUserDetailReuseUser(b *testing.B) {
+	benchmarkParseActiveUserDetail(b, Options{ReuseUser: true})
+}
+
+func benchmarkParseActiveUserDetail(b *testing.B, opts Options) {
 	const rows = 100_000
 	data, err := io.ReadAll(newReportGenerator(rows))
 	if err != nil {
@@ -140,7 +151,7 @@ func BenchmarkParseActiveUserDetail(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		doc, err := Parse(bytes.NewReader(data), KindActiveUserDetail, Options{}, func(license.User) error { return nil })
+		doc, err := Parse(bytes.NewReader(data), KindActiveUserDetail, opts, func(license.User) error { return nil })
 		if err != nil || doc.Users != rows {
 			b.Fatalf("Parse: %v, %d users", err, doc.Users)
 		}
