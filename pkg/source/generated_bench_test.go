@@ -17,6 +17,16 @@ import (
 //
 //	go test ./pkg/source -run '^$' -bench Generated -benchmem
 func BenchmarkParseGenerated(b *testing.B) {
+	benchmarkGenerated(b, portfoliogen.Kinds, source.Options{})
+}
+
+// BenchmarkParseGeneratedSnapshotReuseUser is BenchmarkParseGenerated's
+// snapshot with Options.ReuseUser, as the ingest parses.
+func BenchmarkParseGeneratedSnapshotReuseUser(b *testing.B) {
+	benchmarkGenerated(b, []portfoliogen.Kind{portfoliogen.Kind(source.KindSnapshot)}, source.Options{ReuseUser: true})
+}
+
+func benchmarkGenerated(b *testing.B, kinds []portfoliogen.Kind, base source.Options) {
 	const users = 10_000
 	date, err := license.ParseDate("2026-11-20")
 	if err != nil {
@@ -24,13 +34,14 @@ func BenchmarkParseGenerated(b *testing.B) {
 	}
 	cfg := portfoliogen.Config{Seed: 1, Customers: 1, Users: users, Exact: true, ReportDate: date}
 	spec := portfoliogen.Customers(cfg)[0]
-	for _, kind := range portfoliogen.Kinds {
+	for _, kind := range kinds {
 		b.Run(string(kind), func(b *testing.B) {
 			var doc bytes.Buffer
 			if err := portfoliogen.Write(&doc, kind, cfg, spec); err != nil {
 				b.Fatal(err)
 			}
-			opts := source.Options{PartnerTenantID: cfg.PartnerTenant(), CustomerID: spec.ID}
+			opts := base
+			opts.PartnerTenantID, opts.CustomerID = cfg.PartnerTenant(), spec.ID
 			b.SetBytes(int64(doc.Len()))
 			b.ReportAllocs()
 			var rows int

@@ -80,10 +80,17 @@ func (r *snapReader) more() bool {
 		copy(nb, r.buf)
 		r.buf = nb
 	}
+	// A whole chunk, however little each read gives: a value that runs
+	// past the buffer is scanned again from its start, so reading it a
+	// few bytes at a time would cost time quadratic in its size.
+	// (bufio.Reader, which Parse reads through, gives up on a reader that
+	// never progresses.)
 	var n int
 	var err error
-	for n == 0 && err == nil { // bufio.Reader gives up on a reader that never progresses
-		n, err = r.r.Read(r.buf[len(r.buf):cap(r.buf)])
+	for n < fastChunk && err == nil {
+		var k int
+		k, err = r.r.Read(r.buf[len(r.buf)+n : cap(r.buf)])
+		n += k
 	}
 	r.buf = r.buf[:len(r.buf)+n]
 	switch {
@@ -311,6 +318,10 @@ func skipMemberName(b []byte, i int) (int, scanResult) {
 func skipString(b []byte, i int) (int, scanResult) {
 	for i++; i < len(b); {
 		c := b[i]
+		if plainStringByte[c] || c >= utf8.RuneSelf {
+			i++
+			continue
+		}
 		switch {
 		case c == '"':
 			return i + 1, scanOK
@@ -347,6 +358,16 @@ func skipString(b []byte, i int) (int, scanResult) {
 	}
 	return i, scanMore
 }
+
+// plainStringByte is true for the bytes a string literal holds as they
+// are: not '"', '\\', a control character, or part of a multi-byte
+// sequence (which may need checking).
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

@@ -257,3 +257,37 @@ func fuzzCorpus(tb testing.TB, target string) []string {
 	}
 	return out
 }
+
+// BenchmarkParseSnapshotReuseUser is BenchmarkParseSnapshot with
+// Options.ReuseUser, as the ingest parses.
+func BenchmarkParseSnapshotReuseUser(b *testing.B) {
+	benchmarkSnapshot(b, Options{ReuseUser: true}, false)
+}
+
+// BenchmarkSnapshotWalkOnly is BenchmarkParseSnapshot read by the
+// encoding/json walk alone (legacySnapshot), for comparison in one run.
+func BenchmarkSnapshotWalkOnly(b *testing.B) {
+	benchmarkSnapshot(b, Options{}, true)
+}
+
+func benchmarkSnapshot(b *testing.B, opts Options, legacy bool) {
+	const users = 20_000
+	data, err := io.ReadAll(&snapshotGenerator{n: users})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p := &parser{opts: opts, onUser: func(license.User) error { return nil }, doc: &Document{Kind: KindSnapshot}}
+		if legacy {
+			err = p.legacySnapshot(bytes.NewReader(data))
+		} else {
+			err = p.snapshot(bytes.NewReader(data))
+		}
+		if err != nil || p.invalid.Total > 0 || p.doc.Users != users {
+			b.Fatalf("parse: %v, %d problems, %d users", err, p.invalid.Total, p.doc.Users)
+		}
+	}
+	b.ReportMetric(float64(users)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

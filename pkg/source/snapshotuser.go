@@ -422,13 +422,12 @@ func sortWorkloadsSmall(ws []license.WorkloadUse) {
 // no decoding, else decoded into d.scratch (earlier values stay valid).
 func (d *userDecoder) str(b []byte, i int) ([]byte, int) {
 	j := i + 1
-	for ; b[j] != '"'; j++ {
-		if b[j] == '\\' || b[j] >= utf8.RuneSelf {
-			goto decode
-		}
+	for plainStringByte[b[j]] {
+		j++
 	}
-	return b[i+1 : j], j + 1
-decode:
+	if b[j] == '"' {
+		return b[i+1 : j], j + 1
+	}
 	end, _ := skipString(b, i)
 	if v := b[i+1 : end-1]; bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
 		return v, end
