@@ -350,10 +350,8 @@ func skipString(b []byte, i int) (int, scanResult) {
 			default:
 				return i, scanInvalid
 			}
-		case c < 0x20:
+		default: // a control character
 			return i, scanInvalid
-		default:
-			i++
 		}
 	}
 	return i, scanMore

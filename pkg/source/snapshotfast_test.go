@@ -123,7 +123,7 @@ var fastSnapshotSeeds = []string{
 	`{"schema":"license-snapshot/v1","customer":{"id":"c1"},"reportDate":"2026-11-20","users":[{"key":"a"}]}`,
 	// Escapes everywhere, surrogate pairs, a lone surrogate, bad UTF-8.
 	`{"schema":"license-snapshot/v1","customer":{"id":"c1"},"reportDate":"2026-11-20","users":[` +
-		`{"k\u0065y":" a\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t ","displayName":"\ud800x\udc00 \xff\xfe","licenses":[{"sku":"SPE_\u0045\u0033","assignedDate":" 2025-01-01 "}],` +
+		`{"k\u0065y":" a\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t ","displayName":"\ud800x\udc00 ` + "\xff\xfe\xc3" + `","licenses":[{"sku":"SPE_\u0045\u0033","assignedDate":" 2025-01-01 "}],` +
 		`"workloads":{"exch\u0061nge":{"licensed":true,"lastActivity":"2026-11-19"},"OneDrive":{"licensed":false,"lastActivity":"2026-11-20"},"SharePoint":{"licensed":true}}}]}`,
 	// Members given twice, SKUs listed twice, workloads merged.
 	`{"schema":"license-snapshot/v1","customer":{"id":"c1"},"reportDate":"2026-11-20","users":[` +
@@ -192,7 +192,6 @@ func TestFastSnapshotLimits(t *testing.T) {
 		head + `"users":[{"key":"a","x":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}]}`,
 	} {
 		sameSnapshot(t, []byte(doc), Options{}, 0)
-		sameSnapshot(t, []byte(doc), Options{SkipInvalid: true}, 0)
 	}
 	failing := head + `"users":[` + strings.Repeat(`{"key":"u"},`, 10) + `{"key":"v"}]}`
 	for cut := 1; cut < len(failing); cut += 13 {
@@ -228,6 +227,73 @@ func FuzzSnapshotFastMatchesWalk(f *testing.F) {
 		opts := Options{SkipInvalid: mode&1 != 0, ReuseUser: mode&2 != 0}
 		sameSnapshot(t, data, opts, int(mode>>2))
 	})
+}
+
+// FuzzSnapshotUsersFastMatchesWalk is FuzzSnapshotFastMatchesWalk with the
+// random bytes as the users array's content of a valid document, so that
+// the mutations reach the user decoder rather than break the header.
+func FuzzSnapshotUsersFastMatchesWalk(f *testing.F) {
+	for _, s := range []string{
+		`{"key":"a"}`,
+		`{"key":"alice@fabrikam.com","displayName":"Alice Smith","deleted":false,"licenses":[{"sku":"SPE_E3","assignedDate":"2025-01-01"}],` +
+			`"workloads":{"exchange":{"licensed":true,"lastActivity":"2026-11-19"},"onedrive":{"licensed":true,"lastActivity":"2026-11-10"},` +
+			`"sharepoint":{"licensed":true,"lastActivity":null},"teams":{"licensed":true},"yammer":{"licensed":false,"lastActivity":"2026-11-18"}}},` +
+			`{"key":"bob@fabrikam.com","licenses":[{"sku":"SPE_E3"},{"sku":"POWER_BI_PRO","assignedDate":"2026-10-01"}]}`,
+		`{"k\u0065y":"\ud83d\ude00 x ","displayName":"\ud800","licenses":[{"sku":"a"},{"sku":"A"}],"workloads":{"Teams":{},"teams":{}}}`,
+		`{"key":"a","workloads":{"onedrive":{"licensed":true},"OneDrive":{"lastActivity":"2026-11-20"},"sharepoint":{}}},{"key":"a"}`,
+	} {
+		f.Add(s, uint8(0))
+		f.Add(s, uint8(0x13))
+	}
+	f.Fuzz(func(t *testing.T, users string, mode uint8) {
+		doc := `{"schema":"license-snapshot/v1","customer":{"id":"c1"},"reportDate":"2026-11-20",` + "\n" + `"users":[` + users + "]}\n"
+		opts := Options{SkipInvalid: mode&1 != 0, ReuseUser: mode&2 != 0}
+		sameSnapshot(t, []byte(doc), opts, int(mode>>2))
+	})
+}
+
+// The user callback's error stops the parse, at the same user both ways.
+func TestFastSnapshotCallbackError(t *testing.T) {
+	doc := []byte(`{"schema":"license-snapshot/v1","customer":{"id":"c1"},"reportDate":"2026-11-20","users":[{"key":"a"},{"key":"b"},{"key":"c"}]}`)
+	stop := errors.New("stop")
+	for _, legacy := range []bool{true, false} {
+		var keys []string
+		p := &parser{onUser: func(u license.User) error {
+			keys = append(keys, u.Key)
+			if u.Key == "b" {
+				return stop
+			}
+			return nil
+		}, doc: &Document{Kind: KindSnapshot}}
+		var err error
+		if legacy {
+			err = p.legacySnapshot(bytes.NewReader(doc))
+		} else {
+			err = p.snapshot(bytes.NewReader(doc))
+		}
+		if err != stop || strings.Join(keys, ",") != "a,b" || p.doc.Users != 2 {
+			t.Fatalf("legacy %v: error %v, users %v (%d)", legacy, err, keys, p.doc.Users)
+		}
+	}
+}
+
+// A realistic generated snapshot parses the same both ways, and its users
+// all come from the fast path.
+func TestFastSnapshotGenerated(t *testing.T) {
+	data, err := io.ReadAll(&snapshotGenerator{n: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed := 0
+	resumeHook = func(resumeAt, string, int) { handed++ }
+	defer func() { resumeHook = nil }()
+	for _, opts := range []Options{{}, {ReuseUser: true}} {
+		sameSnapshot(t, data, opts, 0)
+		sameSnapshot(t, data, opts, 4093)
+	}
+	if handed > 0 {
+		t.Fatalf("the fast path handed a well-formed document to the walk %d times", handed)
+	}
 }
 
 // fuzzCorpus reads the []byte inputs of a fuzz target's corpus.
@@ -290,4 +356,27 @@ func benchmarkSnapshot(b *testing.B, opts Options, legacy bool) {
 		}
 	}
 	b.ReportMetric(float64(users)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// The user decoder itself vouches for records with escapes, surrogate
+// pairs, bad UTF-8, merged workloads and unknown members (the differential
+// tests above then hold what it gives to the walk's users).
+func TestUserDecoderVouches(t *testing.T) {
+	for _, rec := range []string{
+		`{"key":" a\u00e9\ud83d\ude00\"\\\/\b\f\n\r\t ","displayName":"\ud800x\udc00 ` + "\xff\xfe\xc3" + `"}`,
+		`{"x":{"y":[1,2.5e-3,-0,true,null,"\u0000"]},"key":"k","licenses":[{"sku":" E3 ","assignedDate":" 2025-01-01 ","z":1},{"sku":"e5"}],"deleted":true}`,
+		`{"key":"k","workloads":{"OneDrive":{"licensed":true},"sharepoint":{"lastActivity":"2026-11-20"},"SkypeForBusiness":{},"zz":{"licensed":null,"lastActivity":""},"Exchange":{"x":[]}}}`,
+	} {
+		var d userDecoder
+		var names interner
+		u, ok := d.user([]byte(rec), &names, false)
+		if !ok {
+			t.Fatalf("not vouched for: %s", rec)
+		}
+		doc := `{"schema":"license-snapshot/v1","customer":{"id":"c1"},"reportDate":"2026-11-20","users":[` + rec + `]}`
+		want := parseSnapshotWith([]byte(doc), Options{}, true, 0)
+		if want.err != nil || len(want.users) != 1 || !reflect.DeepEqual(u, want.users[0]) {
+			t.Fatalf("%s:\ngot  %+v\nwant %+v (%v)", rec, u, want.users, want.err)
+		}
+	}
 }
