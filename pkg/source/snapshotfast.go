@@ -14,14 +14,17 @@ import (
 // a user and was the largest share of an ingest's CPU; a typed
 // encoding/json decode cost more CPU still (BENCHMARKS.md). fastSnapshot
 // instead scans the document's bytes from one reused buffer and reads each
-// well-formed user record straight into a license.User.
+// user record straight into a license.User (userDecoder, checking the
+// JSON as it goes), allocating only the key and display name (one string)
+// and, without Options.ReuseUser, the licences and workloads.
 //
 // It only ever answers what the encoding/json walk (walkSnapshot) would:
 //
-//   - a record that is well-formed JSON but that the user decoder does not
-//     vouch for (any problem at all, a member given twice, a string it
-//     would have to coerce) is decoded from its bytes as before and
-//     validated by the same code, so its problems are today's;
+//   - a record the user decoder does not vouch for (any problem at all, a
+//     member given twice, a SKU that is not ASCII) is, once checked
+//     well-formed by the scanner, decoded from its bytes into
+//     map[string]any as before and validated by the same code, so its
+//     problems are today's; so are subscriptions and the header members;
 //   - anywhere the scanner meets what is not plainly well-formed JSON, or
 //     a value too large for its buffer, or a read error, or any top-level
 //     member it does not handle (one given twice, "Users", users: null),
@@ -630,23 +633,32 @@ func (p *parser) fastElements(r *snapReader, sn *snapshotState, key string) (don
 			}
 			r.pos++
 		}
+		// A user is read straight from the buffer; only when that fails
+		// (a problem, or the record runs past the bytes read) is the
+		// record's extent found first.
+		avail := 0
+		if key == "users" {
+			if _, ok := r.peek(); ok {
+				avail = len(r.buf) - r.pos
+				if emitted, err := p.fastUser(r, sn, r.pos, r.buf[r.pos:]); emitted || err != nil {
+					if err != nil {
+						return true, err
+					}
+					continue
+				}
+			}
+		}
 		start, end, ok := r.value()
 		if !ok {
 			return true, p.resume(r, sn, resumeElements, i > 0, key, i)
 		}
 		raw, line := r.buf[start:end], r.lineAt(start)
-		if key == "users" && raw[0] == '{' {
-			u, ok := r.users.user(raw, &sn.names, p.opts.ReuseUser)
-			if ok {
-				if _, dup := sn.keys.add(u.Key, line); !dup {
-					p.doc.Rows++
-					sn.userRows++
-					if err := p.emit(u); err != nil {
-						return true, err
-					}
-					r.mark = end
-					continue
+		if key == "users" && end-start > avail {
+			if emitted, err := p.fastUser(r, sn, start, raw); emitted || err != nil {
+				if err != nil {
+					return true, err
 				}
+				continue
 			}
 		}
 		v, derr := decodeAny(raw)
@@ -663,6 +675,24 @@ func (p *parser) fastElements(r *snapReader, sn *snapshotState, key string) (don
 		p.rowProblems(rec.probs, rec.unlisted)
 		r.mark = end
 	}
+}
+
+// fastUser reads the user record at b (buf[start:]) with the user decoder
+// and, when it vouches for it and its key is new, hands the user over and
+// moves past it.
+func (p *parser) fastUser(r *snapReader, sn *snapshotState, start int, b []byte) (emitted bool, err error) {
+	u, n, ok := r.users.user(b, &sn.names, p.opts.ReuseUser)
+	if !ok {
+		return false, nil
+	}
+	if _, dup := sn.keys.add(u.Key, r.lineAt(start)); dup {
+		return false, nil // the generic way names the first line
+	}
+	r.pos = start + n
+	r.mark = r.pos
+	p.doc.Rows++
+	sn.userRows++
+	return true, p.emit(u)
 }
 
 // decodeAny decodes one whole JSON value as the walk's decoder does.

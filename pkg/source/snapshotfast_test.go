@@ -369,9 +369,14 @@ func TestUserDecoderVouches(t *testing.T) {
 	} {
 		var d userDecoder
 		var names interner
-		u, ok := d.user([]byte(rec), &names, false)
-		if !ok {
-			t.Fatalf("not vouched for: %s", rec)
+		u, end, ok := d.user([]byte(rec+`, {"key":"next"}`), &names, false)
+		if !ok || end != len(rec) {
+			t.Fatalf("not vouched for (%v, end %d of %d): %s", ok, end, len(rec), rec)
+		}
+		for cut := range len(rec) { // a record cut short is never vouched for
+			if _, _, ok := d.user([]byte(rec[:cut]), &names, false); ok {
+				t.Fatalf("vouched for %q", rec[:cut])
+			}
 		}
 		doc := `{"schema":"license-snapshot/v1","customer":{"id":"c1"},"reportDate":"2026-11-20","users":[` + rec + `]}`
 		want := parseSnapshotWith([]byte(doc), Options{}, true, 0)

@@ -12,7 +12,8 @@ import (
 // license.User, for fastSnapshot. It vouches only for a record that
 // snapshotUser would accept as it is: at the first thing that would be a
 // problem, or that encoding/json's map decode would settle in a way of its
-// own (a member given twice: the last one wins), it answers false and the
+// own (a member given twice: the last one wins), or that is not plainly
+// well-formed JSON by encoding/json's grammar, it answers false and the
 // record goes the generic way, which gives today's problems. Its buffers
 // are reused from one record to the next.
 type userDecoder struct {
@@ -33,25 +34,32 @@ const (
 	memberWorkloads
 )
 
-// user reads the record b: a whole, well-formed JSON object (fastSnapshot
-// checked it). With reuse the user's licences and workloads are the
-// decoder's own arrays, overwritten by the next record; without, the
-// user's to keep. SKUs and workload names come from names.
-func (d *userDecoder) user(b []byte, names *interner, reuse bool) (license.User, bool) {
+// user reads the user record at the start of b, checking as it goes that
+// it is well-formed JSON, and returns it and where the record ends. b may
+// end before the record does (the scanner's buffer): that, like anything
+// else it does not vouch for, is false. With reuse the user's licences
+// and workloads are the decoder's own arrays, overwritten by the next
+// record; without, the user's to keep. SKUs and workload names come from
+// names.
+func (d *userDecoder) user(b []byte, names *interner, reuse bool) (u license.User, end int, ok bool) {
 	d.scratch = d.scratch[:0]
 	d.lics = d.lics[:0]
 	d.wls = d.wls[:0]
 	var key, display []byte
 	var seen int
 	deleted := false
-	i := skipWS(b, 1)
-	if b[i] == '}' {
-		return license.User{}, false // no key
+	if byteAt(b, 0) != '{' {
+		return u, 0, false
 	}
-	for {
+	i := skipWS(b, 1)
+	for more := true; more; {
 		var name []byte
-		name, i = d.str(b, i)
-		i = skipWS(b, skipWS(b, i)+1) // the ':'
+		if name, i, ok = d.str(b, i); !ok {
+			return u, 0, false
+		}
+		if i, ok = colon(b, i); !ok {
+			return u, 0, false
+		}
 		bit := 0
 		switch string(name) {
 		case "key":
@@ -66,68 +74,48 @@ func (d *userDecoder) user(b []byte, names *interner, reuse bool) (license.User,
 			bit = memberWorkloads
 		}
 		if seen&bit != 0 {
-			return license.User{}, false
+			return u, 0, false
 		}
 		seen |= bit
-		ok := true
 		switch bit {
 		case memberKey:
-			if b[i] != '"' {
-				return license.User{}, false
-			}
-			key, i = d.str(b, i)
+			key, i, ok = d.str(b, i)
 		case memberDisplayName:
-			switch b[i] {
-			case '"':
-				display, i = d.str(b, i)
-			case 'n':
-				i += len("null")
-			default:
-				return license.User{}, false
+			if display, i, ok = d.str(b, i); !ok {
+				i, ok = null(b, i)
 			}
 		case memberDeleted:
-			if deleted, i, ok = boolAt(b, i); !ok {
-				return license.User{}, false
-			}
+			deleted, i, ok = boolAt(b, i)
 		case memberLicenses:
-			switch b[i] {
-			case 'n':
-				i += len("null")
-			case '[':
+			if i, ok = null(b, i); !ok {
 				i, ok = d.licenses(b, i, names)
-			default:
-				ok = false
 			}
 		case memberWorkloads:
-			switch b[i] {
-			case 'n':
-				i += len("null")
-			case '{':
+			if i, ok = null(b, i); !ok {
 				i, ok = d.workloads(b, i, names)
-			default:
-				ok = false
 			}
 		default: // other members are ignored
-			i, _ = skipValue(b, i, &d.stack)
+			var res scanResult
+			i, res = skipValue(b, i, &d.stack)
+			ok = res == scanOK
 		}
 		if !ok {
-			return license.User{}, false
+			return u, 0, false
 		}
-		if i = skipWS(b, i); b[i] == '}' {
-			break
+		if i, more, ok = next(b, i, '}'); !ok {
+			return u, 0, false
 		}
-		i = skipWS(b, i+1) // after the ','
 	}
 	key = bytes.TrimSpace(key)
 	if len(key) == 0 || len(key) > maxKeyBytes {
-		return license.User{}, false
+		return u, 0, false
 	}
 	display = bytes.TrimSpace(display)
 	sortWorkloadsSmall(d.wls)
 	// One allocation for both names: they live as long as each other.
 	d.names = append(append(d.names[:0], key...), display...)
 	both := string(d.names)
-	u := license.User{Key: both[:len(key)], DisplayName: both[len(key):], Deleted: deleted}
+	u = license.User{Key: both[:len(key)], DisplayName: both[len(key):], Deleted: deleted}
 	if len(d.lics) > 0 {
 		u.Licenses = d.lics
 		if !reuse {
@@ -140,35 +128,73 @@ func (d *userDecoder) user(b []byte, names *interner, reuse bool) (license.User,
 			u.Workloads = slices.Clone(d.wls)
 		}
 	}
-	return u, true
+	return u, i, true
 }
+
+// byteAt is b[i], or 0 past the end: 0 is nowhere valid JSON syntax, so
+// running off the bytes read is a mismatch like any other.
+func byteAt(b []byte, i int) byte {
+	if uint(i) < uint(len(b)) {
+		return b[i]
+	}
+	return 0
+}
+
+// colon skips the ':' after a member name and the white space around it.
+func colon(b []byte, i int) (int, bool) {
+	if i = skipWS(b, i); byteAt(b, i) != ':' {
+		return i, false
+	}
+	return skipWS(b, i+1), true
+}
+
+// next skips what follows a member or an element: a ',' (more follow) or
+// the closing byte, and the white space around them.
+func next(b []byte, i int, closing byte) (j int, more, ok bool) {
+	switch i = skipWS(b, i); byteAt(b, i) {
+	case ',':
+		return skipWS(b, i+1), true, true
+	case closing:
+		return i + 1, false, true
+	}
+	return i, false, false
+}
+
+// word checks for the literal w (true, false, null) at b[i].
+func word(b []byte, i int, w string) (int, bool) {
+	if len(b)-i >= len(w) && string(b[i:i+len(w)]) == w {
+		return i + len(w), true
+	}
+	return i, false
+}
+
+// null checks for null at b[i].
+func null(b []byte, i int) (int, bool) { return word(b, i, "null") }
 
 // boolAt reads true, false or null (false) at b[i].
 func boolAt(b []byte, i int) (v bool, next int, ok bool) {
-	switch b[i] {
+	switch byteAt(b, i) {
 	case 't':
-		return true, i + len("true"), true
+		next, ok = word(b, i, "true")
+		return true, next, ok
 	case 'f':
-		return false, i + len("false"), true
-	case 'n':
-		return false, i + len("null"), true
+		next, ok = word(b, i, "false")
+		return false, next, ok
 	}
-	return false, i, false
+	next, ok = null(b, i)
+	return false, next, ok
 }
 
 // dateAt reads a date member's value at b[i]: a YYYY-MM-DD string (white
 // space around it trimmed, "" being no date) or null.
 func (d *userDecoder) dateAt(b []byte, i int) (license.Date, int, bool) {
-	switch b[i] {
-	case 'n':
-		return license.NoDate, i + len("null"), true
-	case '"':
-		var s []byte
-		s, i = d.str(b, i)
-		date, ok := dateBytes(bytes.TrimSpace(s))
-		return date, i, ok
+	s, i, ok := d.str(b, i)
+	if !ok {
+		i, ok = null(b, i)
+		return license.NoDate, i, ok
 	}
-	return license.NoDate, i, false
+	date, ok := dateBytes(bytes.TrimSpace(s))
+	return date, i, ok
 }
 
 // dateBytes is parseDate for the shape every valid date has; anything else
@@ -199,47 +225,53 @@ func dateBytes(s []byte) (license.Date, bool) {
 
 // licenses reads the array at b[i] into d.lics.
 func (d *userDecoder) licenses(b []byte, i int, names *interner) (int, bool) {
-	if i = skipWS(b, i+1); b[i] == ']' {
+	if byteAt(b, i) != '[' {
+		return i, false
+	}
+	if i = skipWS(b, i+1); byteAt(b, i) == ']' {
 		return i + 1, true
 	}
-	for {
-		if b[i] != '{' {
+	for more := true; more; {
+		if byteAt(b, i) != '{' {
 			return i, false
 		}
 		var sku []byte
 		assigned := license.NoDate
 		seen := 0
-		if i = skipWS(b, i+1); b[i] == '}' {
-			return i, false // no sku
-		}
-		for {
+		i = skipWS(b, i+1)
+		var ok bool
+		for inner := true; inner; {
 			var name []byte
-			name, i = d.str(b, i)
-			i = skipWS(b, skipWS(b, i)+1)
+			if name, i, ok = d.str(b, i); !ok {
+				return i, false
+			}
+			if i, ok = colon(b, i); !ok {
+				return i, false
+			}
 			switch string(name) {
 			case "sku":
-				if seen&1 != 0 || b[i] != '"' {
+				if seen&1 != 0 {
 					return i, false
 				}
 				seen |= 1
-				sku, i = d.str(b, i)
+				sku, i, ok = d.str(b, i)
 			case "assignedDate":
 				if seen&2 != 0 {
 					return i, false
 				}
 				seen |= 2
-				var ok bool
-				if assigned, i, ok = d.dateAt(b, i); !ok {
-					return i, false
-				}
+				assigned, i, ok = d.dateAt(b, i)
 			default:
-				i, _ = skipValue(b, i, &d.stack)
+				var res scanResult
+				i, res = skipValue(b, i, &d.stack)
+				ok = res == scanOK
 			}
-			if i = skipWS(b, i); b[i] == '}' {
-				i++
-				break
+			if !ok {
+				return i, false
 			}
-			i = skipWS(b, i+1)
+			if i, inner, ok = next(b, i, '}'); !ok {
+				return i, false
+			}
 		}
 		sku = bytes.TrimSpace(sku)
 		if len(sku) == 0 {
@@ -258,11 +290,11 @@ func (d *userDecoder) licenses(b []byte, i int, names *interner) (int, bool) {
 			}
 		}
 		d.lics = append(d.lics, license.License{SKU: names.ofBytes(sku), AssignedDate: assigned})
-		if i = skipWS(b, i); b[i] == ']' {
-			return i + 1, true
+		if i, more, ok = next(b, i, ']'); !ok {
+			return i, false
 		}
-		i = skipWS(b, i+1)
 	}
+	return i, true
 }
 
 func equalFoldASCII(a string, b []byte) bool {
@@ -287,12 +319,18 @@ func equalFoldASCII(a string, b []byte) bool {
 // workloads reads the object at b[i] into d.wls, merged as MergeUse does.
 func (d *userDecoder) workloads(b []byte, i int, names *interner) (int, bool) {
 	d.wnames = d.wnames[:0]
-	if i = skipWS(b, i+1); b[i] == '}' {
+	if byteAt(b, i) != '{' {
+		return i, false
+	}
+	if i = skipWS(b, i+1); byteAt(b, i) == '}' {
 		return i + 1, true
 	}
-	for {
+	for more := true; more; {
 		var name []byte
-		name, i = d.str(b, i)
+		var ok bool
+		if name, i, ok = d.str(b, i); !ok {
+			return i, false
+		}
 		for _, n := range d.wnames {
 			if bytes.Equal(n, name) {
 				return i, false
@@ -302,16 +340,21 @@ func (d *userDecoder) workloads(b []byte, i int, names *interner) (int, bool) {
 		if !validWorkloadNameBytes(name) {
 			return i, false
 		}
-		if i = skipWS(b, skipWS(b, i)+1); b[i] != '{' {
+		if i, ok = colon(b, i); !ok || byteAt(b, i) != '{' {
 			return i, false
 		}
 		licensed, last, seen := false, license.NoDate, 0
-		if i = skipWS(b, i+1); b[i] != '}' {
-			for {
+		if i = skipWS(b, i+1); byteAt(b, i) == '}' {
+			i++
+		} else {
+			for inner := true; inner; {
 				var member []byte
-				member, i = d.str(b, i)
-				i = skipWS(b, skipWS(b, i)+1)
-				var ok bool
+				if member, i, ok = d.str(b, i); !ok {
+					return i, false
+				}
+				if i, ok = colon(b, i); !ok {
+					return i, false
+				}
 				switch string(member) {
 				case "licensed":
 					if seen&1 != 0 {
@@ -326,25 +369,24 @@ func (d *userDecoder) workloads(b []byte, i int, names *interner) (int, bool) {
 					seen |= 2
 					last, i, ok = d.dateAt(b, i)
 				default:
-					i, _ = skipValue(b, i, &d.stack)
-					ok = true
+					var res scanResult
+					i, res = skipValue(b, i, &d.stack)
+					ok = res == scanOK
 				}
 				if !ok {
 					return i, false
 				}
-				if i = skipWS(b, i); b[i] == '}' {
-					break
+				if i, inner, ok = next(b, i, '}'); !ok {
+					return i, false
 				}
-				i = skipWS(b, i+1)
 			}
 		}
-		i++ // the use's '}'
 		d.mergeUse(license.WorkloadUse{Workload: normalizeWorkloadBytes(name, names), Licensed: licensed, LastActivity: last})
-		if i = skipWS(b, i); b[i] == '}' {
-			return i + 1, true
+		if i, more, ok = next(b, i, '}'); !ok {
+			return i, false
 		}
-		i = skipWS(b, i+1)
 	}
+	return i, true
 }
 
 // mergeUse is license.User.MergeUse on d.wls.
@@ -417,24 +459,35 @@ func sortWorkloadsSmall(ws []license.WorkloadUse) {
 	}
 }
 
-// str reads the string literal at b[i] (well-formed) and returns its value
-// and the index after it. The value is b's own bytes when the literal needs
-// no decoding, else decoded into d.scratch (earlier values stay valid).
-func (d *userDecoder) str(b []byte, i int) ([]byte, int) {
+// str reads the string literal at b[i] and returns its value and the
+// index after it; false when there is none, or it is not well-formed or
+// not whole. The value is b's own bytes when the literal needs no
+// decoding, else decoded into d.scratch (earlier values stay valid).
+func (d *userDecoder) str(b []byte, i int) ([]byte, int, bool) {
+	if byteAt(b, i) != '"' {
+		return nil, i, false
+	}
 	j := i + 1
-	for plainStringByte[b[j]] {
+	for j < len(b) && plainStringByte[b[j]] {
 		j++
 	}
-	if b[j] == '"' {
-		return b[i+1 : j], j + 1
+	if j >= len(b) {
+		return nil, i, false
 	}
-	end, _ := skipString(b, i)
+	if b[j] == '"' {
+		return b[i+1 : j], j + 1, true
+	}
+	end, res := skipString(b, i)
+	if res != scanOK {
+		return nil, i, false
+	}
 	if v := b[i+1 : end-1]; bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
-		return v, end
+		return v, end, true
 	}
 	start := len(d.scratch)
-	d.scratch, _ = unquote(d.scratch, b[i:end])
-	return d.scratch[start:], end
+	var ok bool
+	d.scratch, ok = unquote(d.scratch, b[i:end])
+	return d.scratch[start:], end, ok
 }
 
 // ofBytes is of for a name in bytes: no allocation when it is interned.
