@@ -54,4 +54,5 @@ func BenchmarkParseGenerated(b *testing.B) {
 	reuse := opts
 	reuse.ReuseUser = true
 	run("graph-active-user-detail-reuseuser", portfoliogen.KindGraphActiveUserDetail, reuse)
+	run("snapshot-reuseuser", portfoliogen.Kind(source.KindSnapshot), reuse)
 }

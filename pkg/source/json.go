@@ -22,6 +22,9 @@ type jsonStream struct {
 	p   *parser
 	dec *json.Decoder
 	win *windowReader
+	// skew is how many bytes the decoder read before the window's first:
+	// the prefix of a resumed stream (resumeJSONStream).
+	skew int64
 }
 
 func newJSONStream(p *parser, r io.Reader) *jsonStream {
@@ -33,8 +36,33 @@ func newJSONStream(p *parser, r io.Reader) *jsonStream {
 	return &jsonStream{p: p, dec: dec, win: win}
 }
 
-// offset is the decoder's position; it only grows.
-func (js *jsonStream) offset() int64 { return js.dec.InputOffset() }
+// resumeJSONStream continues a document in the middle: r holds its bytes
+// from a point right after a value or an opening bracket, on line line,
+// and prefix is JSON text that leaves a decoder in the state the
+// document's own decoder would be in there ("{" inside the top-level
+// object before its first member, `{"":[[]` inside an array after an
+// element, and so on). The decoder reads the prefix first, token by
+// token, so that its nesting, and so every message it gives, is the
+// document's; the window, its line and its size limit start at r's first
+// byte, as they would have in one walk of the whole document.
+func resumeJSONStream(p *parser, r io.Reader, line int, prefix string) (*jsonStream, error) {
+	win := &windowReader{r: r, line: line}
+	dec := json.NewDecoder(io.MultiReader(strings.NewReader(prefix), win))
+	dec.UseNumber()
+	js := &jsonStream{p: p, dec: dec, win: win, skew: int64(len(prefix))}
+	// Each token of the prefix ends within it (a delimiter, or a string
+	// followed by ':'), so no byte of r is read here.
+	for dec.InputOffset() < js.skew {
+		if _, err := dec.Token(); err != nil {
+			return nil, fmt.Errorf("resuming the document: %w", err)
+		}
+	}
+	return js, nil
+}
+
+// offset is the decoder's position within the window's stream; it only
+// grows.
+func (js *jsonStream) offset() int64 { return js.dec.InputOffset() - js.skew }
 
 // line is the line of the decoder's position.
 func (js *jsonStream) line() int { return js.win.lineAt(js.offset()) }
@@ -151,8 +179,8 @@ func (js *jsonStream) syntaxProblem(syn *json.SyntaxError, at int64) Problem {
 	if errors.As(err, &again) && again.Offset > 0 {
 		return Problem{Line: js.win.lineAt(at + int64(s) + again.Offset - 1), Reason: "invalid JSON: " + again.Error()}
 	}
-	if syn.Offset >= at {
-		return Problem{Line: js.win.lineAt(syn.Offset), Reason: reason}
+	if off := syn.Offset - js.skew; off >= at {
+		return Problem{Line: js.win.lineAt(off), Reason: reason}
 	}
 	return Problem{Line: js.win.lineAt(at), Reason: reason}
 }

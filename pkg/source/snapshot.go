@@ -55,10 +55,24 @@ const maxWorkloadName = 64
 // members may come in any order; users are streamed as they are read, so a
 // snapshot whose header turns out wrong after its users is still rejected
 // whole (the caller discards what it was given).
+//
+// It reads the document with fastSnapshot (snapshotfast.go), which hands
+// the rest of the document to the encoding/json walk below wherever it
+// cannot vouch for giving the same answer.
 func (p *parser) snapshot(r io.Reader) error {
-	js := newJSONStream(p, r)
 	sn := &snapshotState{keys: newUserKeys()}
-	err := p.walkSnapshot(js, sn)
+	return p.snapshotDone(sn, p.fastSnapshot(r, sn))
+}
+
+// legacySnapshot reads the document with the encoding/json walk alone:
+// the reference the differential fuzz test holds snapshot to.
+func (p *parser) legacySnapshot(r io.Reader) error {
+	sn := &snapshotState{keys: newUserKeys()}
+	return p.snapshotDone(sn, p.walkSnapshot(newJSONStream(p, r), sn))
+}
+
+// snapshotDone settles a walk that ended with err.
+func (p *parser) snapshotDone(sn *snapshotState, err error) error {
 	if err == errBroken {
 		return nil
 	}
@@ -108,6 +122,13 @@ func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
 		return errBroken
 	}
 	sn.seen = map[string]bool{}
+	return p.snapshotMembers(js, sn)
+}
+
+// snapshotMembers reads the top-level members from the stream's position
+// on (the start of a member, or the ',' before one), the closing '}' and
+// what follows it. fastSnapshot resumes here too.
+func (p *parser) snapshotMembers(js *jsonStream, sn *snapshotState) error {
 	var v any
 	for js.more() {
 		kt, err := js.token()
@@ -136,17 +157,11 @@ func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
 		}
 		switch key {
 		case "subscriptions":
-			err = p.snapshotArray(js, key, true, func(rec *record, o object) error {
-				p.snapshotSubscription(rec, o)
-				return nil
-			})
+			err = p.snapshotArray(js, key, true, p.snapshotEach(key, sn))
 		case "users":
 			// null is not "no users" (an empty array is): a document that
 			// lost its users must not wipe the customer's.
-			err = p.snapshotArray(js, key, false, func(rec *record, o object) error {
-				sn.userRows++
-				return p.snapshotUser(rec, o, sn)
-			})
+			err = p.snapshotArray(js, key, false, p.snapshotEach(key, sn))
 		default:
 			var line int
 			var raw []byte
@@ -167,12 +182,33 @@ func (p *parser) walkSnapshot(js *jsonStream, sn *snapshotState) error {
 	if _, err := js.token(); err != nil { // the closing '}'
 		return err
 	}
+	p.requireSnapshotMembers(sn)
+	return js.end()
+}
+
+// requireSnapshotMembers reports each required top-level member the
+// document lacked.
+func (p *parser) requireSnapshotMembers(sn *snapshotState) {
 	for _, name := range snapshotRequired["snapshot"] {
 		if !sn.seen[name] {
 			p.fail(Problem{Line: sn.topLine, Column: name, Reason: "is required"})
 		}
 	}
-	return js.end()
+}
+
+// snapshotEach is the validation of one element of the array key
+// (subscriptions or users).
+func (p *parser) snapshotEach(key string, sn *snapshotState) recordFunc {
+	if key == "subscriptions" {
+		return func(rec *record, o object) error {
+			p.snapshotSubscription(rec, o)
+			return nil
+		}
+	}
+	return func(rec *record, o object) error {
+		sn.userRows++
+		return p.snapshotUser(rec, o, sn)
+	}
 }
 
 // snapshotArray reads subscriptions or users: an array (null counts as
@@ -193,8 +229,15 @@ func (p *parser) snapshotArray(js *jsonStream, key string, nullable bool, each r
 		p.fail(Problem{Line: js.line(), Column: key, Reason: "must be a JSON array"})
 		return js.skipRest(tok)
 	}
+	return p.arrayElements(js, key, 0, each)
+}
+
+// arrayElements reads the elements of the array key from the stream's
+// position on (element from, or the ',' before it) and the closing ']'.
+// fastSnapshot resumes here too.
+func (p *parser) arrayElements(js *jsonStream, key string, from int, each recordFunc) error {
 	var v any
-	for i := 0; js.more(); i++ {
+	for i := from; js.more(); i++ {
 		line, raw, err := js.value(&v)
 		if err != nil {
 			return err
@@ -208,7 +251,7 @@ func (p *parser) snapshotArray(js *jsonStream, key string, nullable bool, each r
 		}
 		p.rowProblems(rec.probs, rec.unlisted)
 	}
-	_, err = js.token() // the closing ']'
+	_, err := js.token() // the closing ']'
 	return err
 }
 
