@@ -81,7 +81,9 @@ func (s *Users) Add(u *license.User) error {
 	if s.err != nil {
 		return s.err
 	}
-	b := s.scratch[:0]
+	// Each record is preceded by its length, so that a replay decodes it
+	// from one slice of its buffer, bounds checked once.
+	b := append(s.scratch[:0], make([]byte, binary.MaxVarintLen32)...)
 	b = appendString(b, u.Key)
 	b = appendString(b, u.DisplayName)
 	var flags byte
@@ -92,7 +94,7 @@ func (s *Users) Add(u *license.User) error {
 	b = binary.AppendUvarint(b, uint64(len(u.Licenses)))
 	for _, l := range u.Licenses {
 		b = binary.AppendUvarint(b, uint64(s.skus.of(l.SKU)))
-		b = binary.AppendVarint(b, int64(l.AssignedDate))
+		b = binary.LittleEndian.AppendUint32(b, uint32(l.AssignedDate))
 	}
 	b = binary.AppendUvarint(b, uint64(len(u.Workloads)))
 	for _, w := range u.Workloads {
@@ -102,9 +104,14 @@ func (s *Users) Add(u *license.User) error {
 			flags = 1
 		}
 		b = append(b, flags)
-		b = binary.AppendVarint(b, int64(w.LastActivity))
+		b = binary.LittleEndian.AppendUint32(b, uint32(w.LastActivity))
 	}
 	s.scratch = b
+	body := len(b) - binary.MaxVarintLen32
+	var head [binary.MaxVarintLen32]byte
+	h := binary.PutUvarint(head[:], uint64(body))
+	b = b[binary.MaxVarintLen32-h:]
+	copy(b, head[:h])
 	if err := s.write(b); err != nil {
 		s.err = err
 		return err
@@ -176,16 +183,16 @@ func (s *Users) Replay(keys bool, each func(u *license.User) error) error {
 	if s.err != nil {
 		return s.err
 	}
-	var r *bufio.Reader
+	var r io.Reader
 	if s.file == nil {
-		r = bufio.NewReaderSize(bytes.NewReader(s.buf.Bytes()), 64<<10)
+		r = bytes.NewReader(s.buf.Bytes())
 	} else {
 		if err := s.w.Flush(); err != nil {
 			return s.diskErr(err)
 		}
-		r = bufio.NewReaderSize(io.NewSectionReader(s.file, 0, s.size), 256<<10)
+		r = io.NewSectionReader(s.file, 0, s.size)
 	}
-	d := decoder{r: r, skus: s.skus.list, workloads: s.workloads.list, keys: keys}
+	d := decoder{r: r, buf: make([]byte, 0, replayBuffer), skus: s.skus.list, workloads: s.workloads.list, keys: keys}
 	if s.mapped != nil {
 		d.skus = s.mapped
 	}
@@ -201,6 +208,9 @@ func (s *Users) Replay(keys bool, each func(u *license.User) error) error {
 	return nil
 }
 
+// replayBuffer is how much of the spill a replay reads at once.
+const replayBuffer = 256 << 10
+
 // Close lets the file go. The set is empty afterwards.
 func (s *Users) Close() error {
 	var err error
@@ -211,97 +221,146 @@ func (s *Users) Close() error {
 	return err
 }
 
-// decoder reads users in Add's encoding.
+// decoder reads users in Add's encoding from r, a buffer at a time: a
+// record is decoded from one slice, with no call per byte.
 type decoder struct {
-	r               *bufio.Reader
+	r               io.Reader
+	buf             []byte // buf[pos:] is read and not yet decoded
+	pos             int
+	eof             bool
 	skus, workloads []string
 	keys            bool
-	str             []byte
 }
 
 var errCorrupt = errors.New("the spill is corrupt")
 
-func (d *decoder) user(u *license.User) error {
-	var err error
-	if u.Key, err = d.string(); err != nil {
-		return err
+// fill makes at least n bytes available from pos, unless the spill ends.
+func (d *decoder) fill(n int) error {
+	if len(d.buf)-d.pos >= n || d.eof {
+		return nil
 	}
-	if u.DisplayName, err = d.string(); err != nil {
-		return err
+	rest := copy(d.buf[:cap(d.buf)], d.buf[d.pos:])
+	d.buf, d.pos = d.buf[:rest], 0
+	if n > cap(d.buf) {
+		d.buf = slices.Grow(d.buf, n-len(d.buf))
 	}
-	flags, err := d.r.ReadByte()
-	if err != nil {
-		return err
-	}
-	u.Deleted = flags&1 != 0
-	n, err := binary.ReadUvarint(d.r)
-	if err != nil {
-		return err
-	}
-	u.Licenses = u.Licenses[:0]
-	for range n {
-		i, err := binary.ReadUvarint(d.r)
+	for len(d.buf) < n {
+		m, err := d.r.Read(d.buf[len(d.buf):cap(d.buf)])
+		d.buf = d.buf[:len(d.buf)+m]
+		if err == io.EOF {
+			d.eof = true
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		date, err := binary.ReadVarint(d.r)
-		if err != nil {
-			return err
-		}
-		if i >= uint64(len(d.skus)) {
-			return errCorrupt
-		}
-		u.Licenses = append(u.Licenses, license.License{SKU: d.skus[i], AssignedDate: license.Date(date)})
-	}
-	if n, err = binary.ReadUvarint(d.r); err != nil {
-		return err
-	}
-	u.Workloads = u.Workloads[:0]
-	for range n {
-		i, err := binary.ReadUvarint(d.r)
-		if err != nil {
-			return err
-		}
-		flags, err := d.r.ReadByte()
-		if err != nil {
-			return err
-		}
-		date, err := binary.ReadVarint(d.r)
-		if err != nil {
-			return err
-		}
-		if i >= uint64(len(d.workloads)) {
-			return errCorrupt
-		}
-		u.Workloads = append(u.Workloads, license.WorkloadUse{Workload: license.Workload(d.workloads[i]), Licensed: flags&1 != 0, LastActivity: license.Date(date)})
 	}
 	return nil
 }
 
-// string reads one length-prefixed string: a new string with keys, else
-// skipped.
-func (d *decoder) string() (string, error) {
-	n, err := binary.ReadUvarint(d.r)
-	if err != nil {
-		return "", err
+func (d *decoder) user(u *license.User) error {
+	if err := d.fill(binary.MaxVarintLen32); err != nil {
+		return err
 	}
-	if !d.keys {
-		_, err := d.r.Discard(int(n))
-		return "", err
+	size, n := binary.Uvarint(d.buf[d.pos:])
+	if n <= 0 {
+		return errCorrupt
 	}
-	if n == 0 {
-		return "", nil
+	d.pos += n
+	if err := d.fill(int(size)); err != nil {
+		return err
 	}
-	if b, err := d.r.Peek(int(n)); err == nil {
-		v := string(b)
-		_, err = d.r.Discard(int(n))
-		return v, err
+	if len(d.buf)-d.pos < int(size) {
+		return io.ErrUnexpectedEOF
 	}
-	d.str = slices.Grow(d.str[:0], int(n))[:n]
-	if _, err := io.ReadFull(d.r, d.str); err != nil {
-		return "", err
+	rec := record{b: d.buf[d.pos : d.pos+int(size)]}
+	d.pos += int(size)
+
+	key, name := rec.bytes(), rec.bytes()
+	if d.keys {
+		u.Key, u.DisplayName = string(key), string(name)
+	} else {
+		u.Key, u.DisplayName = "", ""
 	}
-	return string(d.str), nil
+	u.Deleted = rec.byte()&1 != 0
+	n = int(rec.uvarint())
+	u.Licenses = u.Licenses[:0]
+	for range n {
+		i, date := rec.uvarint(), rec.date()
+		if i >= uint64(len(d.skus)) {
+			return errCorrupt
+		}
+		u.Licenses = append(u.Licenses, license.License{SKU: d.skus[i], AssignedDate: date})
+	}
+	n = int(rec.uvarint())
+	u.Workloads = u.Workloads[:0]
+	for range n {
+		i, flags, date := rec.uvarint(), rec.byte(), rec.date()
+		if i >= uint64(len(d.workloads)) {
+			return errCorrupt
+		}
+		u.Workloads = append(u.Workloads, license.WorkloadUse{Workload: license.Workload(d.workloads[i]), Licensed: flags&1 != 0, LastActivity: date})
+	}
+	if rec.bad || len(rec.b) != 0 {
+		return errCorrupt
+	}
+	return nil
+}
+
+// record reads the fields of one encoded user; reading past its end sets
+// bad and gives zeros.
+type record struct {
+	b   []byte
+	bad bool
+}
+
+func (r *record) uvarint() uint64 {
+	// One byte is the common case: indexes, counts, short lengths.
+	if len(r.b) > 0 && r.b[0] < 0x80 {
+		v := uint64(r.b[0])
+		r.b = r.b[1:]
+		return v
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// date reads a date as four bytes: a fixed width decodes without a loop,
+// and costs a byte or two over a varint.
+func (r *record) date() license.Date {
+	if len(r.b) < 4 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	v := int32(binary.LittleEndian.Uint32(r.b))
+	r.b = r.b[4:]
+	return license.Date(v)
+}
+
+func (r *record) byte() byte {
+	if len(r.b) == 0 {
+		r.bad = true
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *record) bytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad, r.b = true, nil
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
 }
 
 // names numbers the distinct strings met. Parsers hand the same few

@@ -161,3 +161,16 @@ func TestNoDiskSaysWhatToDo(t *testing.T) {
 		t.Error("a failed set replayed")
 	}
 }
+
+func TestTruncatedSpillIsAnError(t *testing.T) {
+	users := sampleUsers(50)
+	s := New("", 0)
+	for i := range users {
+		_ = s.Add(&users[i])
+	}
+	s.buf.Truncate(s.buf.Len() - 3)
+	err := s.Replay(true, func(*license.User) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "user 50 of 50") {
+		t.Errorf("error %v; want one naming the last user", err)
+	}
+}
