@@ -279,14 +279,28 @@ func (p *parser) checkReportDate(d license.Date) error {
 // key with the line it was first seen on, instead of the key itself, in an
 // open-addressing table of its own: a Go map of a million hashes was a
 // third of reading the active user detail report, a lookup and an insert a
-// row each missing the cache. A slot is 12 bytes and the table is kept
-// between 3/8 and 3/4 full. Two distinct keys collide with probability
-// 2⁻⁶⁴ per pair.
+// row each missing the cache. A slot is 12 bytes; each part of the table
+// is kept between 3/8 and 3/4 full. Two distinct keys collide with
+// probability 2⁻⁶⁴ per pair.
+//
+// The table is split in keyParts parts by the hash's top bits, each
+// growing on its own: one table doubling at once would hold its old and
+// new slots together, half as much again as the table, which for a
+// million users was the largest thing the ingest held.
 type userKeys struct {
 	seed  maphash.Seed
+	parts [keyParts]keyPart
+	zero  int32 // the line of the key whose hash is 0, which no slot can hold
+}
+
+const (
+	keyPartBits = 6
+	keyParts    = 1 << keyPartBits
+)
+
+type keyPart struct {
 	slots []keySlot // a power of two of them; hash 0 marks a free one
 	used  int
-	zero  int32 // the line of the key whose hash is 0, which no slot can hold
 }
 
 // keySlot holds a hash as two halves, so that a slot takes 12 bytes
@@ -299,7 +313,7 @@ type keySlot struct {
 func (s *keySlot) hash() uint64 { return uint64(s.hi)<<32 | uint64(s.lo) }
 
 func newUserKeys() *userKeys {
-	return &userKeys{seed: maphash.MakeSeed(), slots: make([]keySlot, 64)}
+	return &userKeys{seed: maphash.MakeSeed()}
 }
 
 // add records key at line; for a key seen before it returns the problem's
@@ -313,18 +327,23 @@ func (k *userKeys) add(key string, line int) (reason string, dup bool) {
 		k.zero = int32(line)
 		return "", false
 	}
-	// Linear probing from the hash's own bits, which maphash spreads.
-	mask := len(k.slots) - 1
+	p := &k.parts[h>>(64-keyPartBits)]
+	if p.slots == nil {
+		p.slots = make([]keySlot, 16)
+	}
+	// Linear probing from the hash's low bits, which maphash spreads
+	// (the top ones chose the part).
+	mask := len(p.slots) - 1
 	i := int(h) & mask
-	for s := k.slots[i].hash(); s != h && s != 0; s = k.slots[i].hash() {
+	for s := p.slots[i].hash(); s != h && s != 0; s = p.slots[i].hash() {
 		i = (i + 1) & mask
 	}
-	if k.slots[i].hash() == h {
-		return duplicateKey(key, k.slots[i].line), true
+	if p.slots[i].hash() == h {
+		return duplicateKey(key, p.slots[i].line), true
 	}
-	k.slots[i] = keySlot{lo: uint32(h), hi: uint32(h >> 32), line: int32(line)}
-	if k.used++; k.used*4 > len(k.slots)*3 {
-		k.grow()
+	p.slots[i] = keySlot{lo: uint32(h), hi: uint32(h >> 32), line: int32(line)}
+	if p.used++; p.used*4 > len(p.slots)*3 {
+		p.grow()
 	}
 	return "", false
 }
@@ -333,20 +352,20 @@ func duplicateKey(key string, first int32) string {
 	return fmt.Sprintf("%q appears twice, here and at line %d: one row per user; remove one of them (with skipInvalid the first is kept)", key, first)
 }
 
-// grow doubles the table.
-func (k *userKeys) grow() {
-	old := k.slots
-	k.slots = make([]keySlot, 2*len(old))
-	mask := len(k.slots) - 1
+// grow doubles the part.
+func (p *keyPart) grow() {
+	old := p.slots
+	p.slots = make([]keySlot, 2*len(old))
+	mask := len(p.slots) - 1
 	for _, s := range old {
 		if s.hash() == 0 {
 			continue
 		}
 		i := int(s.hash()) & mask
-		for k.slots[i].hash() != 0 {
+		for p.slots[i].hash() != 0 {
 			i = (i + 1) & mask
 		}
-		k.slots[i] = s
+		p.slots[i] = s
 	}
 }
 

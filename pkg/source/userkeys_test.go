@@ -16,9 +16,17 @@ func TestUserKeys(t *testing.T) {
 			t.Fatalf("key %d reported as a duplicate: %s", i, reason)
 		}
 	}
-	if k.used != n || k.used*4 > len(k.slots)*3 {
-		t.Fatalf("%d keys in %d slots", k.used, len(k.slots))
+	used, slots := 0, 0
+	for i, p := range k.parts {
+		used, slots = used+p.used, slots+len(p.slots)
+		if p.used*4 > len(p.slots)*3 || p.used*8 < len(p.slots)*3/2 {
+			t.Fatalf("part %d holds %d keys in %d slots: want between 3/16 and 3/4 full", i, p.used, len(p.slots))
+		}
 	}
+	if used != n {
+		t.Fatalf("%d keys in the table, want %d", used, n)
+	}
+	t.Logf("%d keys in %d slots (%.0f %% full, %.1f MiB)", used, slots, 100*float64(used)/float64(slots), float64(slots*12)/(1<<20))
 	for i := range n {
 		reason, dup := k.add("user"+strconv.Itoa(i)+"@x.com", n+i+2)
 		if want := " at line " + strconv.Itoa(i+2) + ":"; !dup || !strings.Contains(reason, want) {
