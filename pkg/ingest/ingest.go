@@ -45,6 +45,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"github.com/licenseinsights/licenseinsights/pkg/license"
@@ -271,6 +272,13 @@ func (s *Service) parse(req Request) (*parsed, error) {
 		users.Close()
 		users = nil
 	}
+	// The parser's table of key hashes (~22 MiB for a million users) is
+	// garbage now, but the collector's next goal was set while it was
+	// live: collected now, the rows encoded next are collected at twice
+	// what the compute holds (a few MiB), not twice the table. Measured on
+	// a 1M-user snapshot: peak RSS 61 → 50 MiB; one collection of a small,
+	// mostly pointer-free heap costs about a millisecond.
+	runtime.GC()
 	return &parsed{doc: doc, users: users, hash: hex.EncodeToString(hash.Sum(nil))}, nil
 }
 
