@@ -176,7 +176,7 @@ func TestFunctionsFromTemplate(t *testing.T) {
 	}
 
 	ingest := byID["IngestFunction"]
-	if ingest.Dir != "functions/ingest" || ingest.CodeURI != "." || ingest.Timeout != 900*time.Second || ingest.MemorySize != 1024 {
+	if ingest.Dir != "functions/ingest" || ingest.CodeURI != "." || ingest.Timeout != 900*time.Second || ingest.MemorySize != 512 {
 		t.Errorf("IngestFunction = %+v", ingest)
 	}
 	// Globals' variables, with !Ref values kept as names.
