@@ -105,6 +105,27 @@ func Compute(in Input) Result {
 //  3. The count replays the users once more: per user its entitlement
 //     (from the cuts), then every window's workload counters.
 func ComputeStream(in Input, users Users, each func(u *User, entitled bool) error) (Figures, error) {
+	a, err := Allocate(in, users)
+	if err != nil {
+		return Figures{}, err
+	}
+	return a.Count(users, each)
+}
+
+// Allocation is a customer's entitlements allocated (steps 1 and 2 of
+// ComputeStream): what the count needs to decide, user by user, who is
+// entitled. It holds counts, never users.
+type Allocation struct {
+	in      Input
+	skus    skuTable
+	cuts    []cut
+	columns workloadColumns
+}
+
+// Allocate is steps 1 and 2 of ComputeStream: the census and the cuts, with
+// the replay that settles ties when one is needed. The ingest runs it apart
+// from the count, whose replay writes the users' rows.
+func Allocate(in Input, users Users) (*Allocation, error) {
 	d := in.ReportDate
 	skus := skuTable{index: make(map[string]int32), exclusions: in.Exclusions, reportDate: d}
 	for _, s := range in.Subscriptions {
@@ -135,7 +156,7 @@ func ComputeStream(in Input, users Users, each func(u *User, entitled bool) erro
 		return nil
 	})
 	if err != nil {
-		return Figures{}, err
+		return nil, err
 	}
 	skus.censused = true
 
@@ -170,12 +191,21 @@ func ComputeStream(in Input, users Users, each func(u *User, entitled bool) erro
 			return nil
 		})
 		if err != nil {
-			return Figures{}, err
+			return nil, err
 		}
 		for _, t := range tied {
 			t.settle()
 		}
 	}
+	return &Allocation{in: in, skus: skus, cuts: cuts, columns: columns}, nil
+}
+
+// Count is step 3 of ComputeStream: it replays the users once, handing
+// each with its entitled flag to each (nil: none), and returns the
+// figures. It can be called once.
+func (a *Allocation) Count(users Users, each func(u *User, entitled bool) error) (Figures, error) {
+	in, skus, cuts, columns, d := a.in, a.skus, a.cuts, &a.columns, a.in.ReportDate
+	var held []holding // one user's holdings, reused
 
 	// 3. The count: every window's workload counters, in one sweep over
 	// users. Windows nest (whoever is active within n days is active
@@ -207,7 +237,7 @@ func ComputeStream(in Input, users Users, each func(u *User, entitled bool) erro
 	holderBuckets := make([][]int, len(skus.tallies))
 	var entitling []int32 // the SKUs entitling the current user, reused
 	ui := int32(0)
-	err = users(each != nil, func(u *User) error {
+	err := users(each != nil, func(u *User) error {
 		defer func() { ui++ }()
 		clear(licensed)
 		clear(last)
