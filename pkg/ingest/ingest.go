@@ -400,17 +400,15 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 		}
 		return cause
 	}
-	// Compute (step 5), writing every user's row into the new generation
-	// during the engine's last replay: the rows need the entitled flags,
-	// and a second read of a million users would cost as much again.
-	var figures license.Figures
+	// Compute (step 5): the engine's census and cuts here; its count
+	// replays the users once more under the write step, writing every
+	// user's row into the new generation as it goes (the rows need the
+	// entitled flags, and reading a million users once more would cost as
+	// much again).
+	var allocation *license.Allocation
 	err = observe.Step(ctx, observe.StepCompute, func(ctx context.Context) error {
-		rows, err := s.store.NewUserWriter(ctx, t, id, gen, shards)
-		if err != nil {
-			return abandon(err)
-		}
-		var seats []license.CopilotSeat
-		figures, err = license.ComputeStream(license.Input{
+		var err error
+		allocation, err = license.Allocate(license.Input{
 			Customer:         s.customer(id, doc, current),
 			ReportDate:       reportDate(req.Now, usersKind, sources, current),
 			Subscriptions:    subs,
@@ -418,7 +416,20 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 			KnownProduct:     knownProduct,
 			Exclusions:       s.cfg.Exclusions,
 			RetiredWorkloads: s.cfg.RetiredWorkloads,
-		}, users.Replay, func(u *license.User, entitled bool) error {
+		}, users.Replay)
+		return err
+	})
+	if err != nil {
+		return 0, abandon(err)
+	}
+	expected := st.Version()
+	err = observe.Step(ctx, observe.StepWrite, func(ctx context.Context) error {
+		rows, err := s.store.NewUserWriter(ctx, t, id, gen, shards)
+		if err != nil {
+			return abandon(err)
+		}
+		var seats []license.CopilotSeat
+		figures, err := allocation.Count(users.Replay, func(u *license.User, entitled bool) error {
 			if seat, ok := license.CopilotSeatOf(u); ok {
 				seats = append(seats, seat)
 			}
@@ -431,14 +442,7 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 			return abandon(err)
 		}
 		figures.Copilot = copilotFigures(sources, subs, seats)
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	expected := st.Version()
-	err = observe.Step(ctx, observe.StepWrite, func(ctx context.Context) error {
-		err := s.store.Commit(ctx, store.Commit{
+		err = s.store.Commit(ctx, store.Commit{
 			Tenant: t, CustomerID: id, ExpectedVersion: expected,
 			Generation: gen, Shards: shards, Users: users.Len(), UsersKind: usersKind,
 			Figures: &figures, Source: record, Support: support, Subscriptions: subs,
