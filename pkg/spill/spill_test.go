@@ -174,3 +174,27 @@ func TestTruncatedSpillIsAnError(t *testing.T) {
 		t.Errorf("error %v; want one naming the last user", err)
 	}
 }
+
+// BenchmarkAddAndReplay writes 100,000 users and replays them as the engine
+// does (a census without keys, a count with them); MB/s is encoded bytes.
+func BenchmarkAddAndReplay(b *testing.B) {
+	users := sampleUsers(100_000)
+	var size int64
+	for b.Loop() {
+		s := New(b.TempDir(), 1<<20)
+		for i := range users {
+			if err := s.Add(&users[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, keys := range []bool{false, true} {
+			if err := s.Replay(keys, func(*license.User) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		size = s.Size()
+		s.Close()
+	}
+	b.SetBytes(size)
+	b.ReportMetric(float64(size)/float64(len(users)), "B/user")
+}
