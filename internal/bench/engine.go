@@ -17,6 +17,7 @@ import (
 
 	"github.com/licenseinsights/licenseinsights/internal/devstack/infra"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
+	"github.com/licenseinsights/licenseinsights/pkg/ingest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 	"github.com/licenseinsights/licenseinsights/pkg/portfoliogen"
 	"github.com/licenseinsights/licenseinsights/pkg/source"
@@ -103,18 +104,10 @@ func engineJob(_ context.Context, _ *jobEnv, raw json.RawMessage) (map[string]fl
 	parsed := time.Since(parseStart)
 
 	start := time.Now()
-	skus, names := make([]string, len(subs)), make([]string, len(subs))
-	for i, s := range subs {
-		skus[i], names[i] = s.SKU, s.Name
-	}
-	resolver := catalog.NewResolver(skus, names)
-	users.Map(func(v string) string {
-		sku, _ := resolver.SKU(v)
-		return sku
-	})
+	known := ingest.ResolveProducts(users, subs)
 	figures, err := license.ComputeStream(license.Input{
 		Customer: license.Customer{ID: spec.ID, Name: spec.Name}, ReportDate: report.ReportDate,
-		Subscriptions: subs, ProductName: catalog.Name, KnownProduct: resolver.Known,
+		Subscriptions: subs, ProductName: catalog.Name, KnownProduct: known,
 	}, users.Replay, nil)
 	if err != nil {
 		return nil, err

@@ -375,7 +375,7 @@ func (s *Service) try(ctx context.Context, req Request, p *parsed) (int64, error
 		PartnerCenter:  subscriptionSet(sources, source.KindPartnerCenterSubs),
 	})
 
-	knownProduct := resolveProducts(users, subs)
+	knownProduct := ResolveProducts(users, subs)
 
 	var support *license.Support
 	if snap, ok := sources[string(source.KindSnapshot)]; ok {

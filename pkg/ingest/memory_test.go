@@ -75,7 +75,7 @@ func TestMemoryIsFlat(t *testing.T) {
 		// Half the users can be entitled to E3: the cut falls among holders
 		// with no assign date, so the keys settle it.
 		subs := []license.Subscription{{ID: "e3", SKU: "SPE_E3", Name: "Microsoft 365 E3", Quantity: n / 2, Status: license.StatusActive, Channel: license.ChannelOwn}}
-		known := resolveProducts(p.users, subs)
+		known := ResolveProducts(p.users, subs)
 		seen, entitled := 0, 0
 		figures, err := license.ComputeStream(license.Input{ReportDate: p.doc.ReportDate, Subscriptions: subs, KnownProduct: known}, p.users.Replay,
 			func(u *license.User, e bool) error {

@@ -6,7 +6,7 @@ import (
 	"github.com/licenseinsights/licenseinsights/pkg/spill"
 )
 
-// resolveProducts rewrites the users' licences to the part numbers of the
+// ResolveProducts rewrites the users' licences to the part numbers of the
 // customer's figures (docs/definitions.md#subscriptions-and-products): a Graph report names products by
 // upper-case display names, some of which Microsoft gives to two products
 // and some it does not publish, which only the customer's own subscriptions
@@ -16,7 +16,7 @@ import (
 // once, and every replay of the users gives the part numbers (spill.Map;
 // a part number resolves to itself). It returns whether a SKU is a known
 // product, for the figures' unknownProduct flag.
-func resolveProducts(users *spill.Users, subs []license.Subscription) func(string) bool {
+func ResolveProducts(users *spill.Users, subs []license.Subscription) func(string) bool {
 	skus := make([]string, len(subs))
 	names := make([]string, len(subs))
 	for i, s := range subs {
