@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
@@ -197,4 +199,95 @@ func BenchmarkAddAndReplay(b *testing.B) {
 	}
 	b.SetBytes(size)
 	b.ReportMetric(float64(size)/float64(len(users)), "B/user")
+}
+
+// Past decodeAheadUsers a replay decodes on a goroutine of its own: the
+// same users in the same order, in memory and on disk, and the replay
+// stops where the callback says, leaving no goroutine behind.
+func TestDecodingAheadGivesTheSameUsers(t *testing.T) {
+	users := sampleUsers(3*decodeAheadUsers + 17) // not a whole number of batches
+	for _, memory := range []int{1 << 30, 64 << 10} {
+		s := New(t.TempDir(), memory)
+		for i := range users {
+			if err := s.Add(&users[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := normal(collect(t, s, true)); !reflect.DeepEqual(got, normal(users)) {
+			t.Fatalf("memory %d: users differ after a replay decoded ahead", memory)
+		}
+		before := runtime.NumGoroutine()
+		stop := errors.New("stop")
+		for _, at := range []int{1, decodeBatch, decodeBatch + 1, len(users) - 1} {
+			n := 0
+			err := s.Replay(false, func(u *license.User) error {
+				if u.Deleted != users[n].Deleted || len(u.Workloads) != len(users[n].Workloads) {
+					t.Fatalf("user %d replayed as %+v", n, u)
+				}
+				if n++; n == at {
+					return stop
+				}
+				return nil
+			})
+			if err != stop || n != at {
+				t.Fatalf("memory %d: replay gave %v after %d users; want the callback's error after %d", memory, err, n, at)
+			}
+		}
+		// A decoder that has closed its channel may take a moment more to
+		// be gone.
+		after := runtime.NumGoroutine()
+		for deadline := time.Now().Add(2 * time.Second); after > before && time.Now().Before(deadline); after = runtime.NumGoroutine() {
+			time.Sleep(time.Millisecond)
+		}
+		if after > before {
+			t.Errorf("memory %d: %d goroutines after the stopped replays, %d before", memory, after, before)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestTruncatedSpillDecodedAheadIsAnError(t *testing.T) {
+	users := sampleUsers(2 * decodeAheadUsers)
+	s := New("", 1<<30)
+	for i := range users {
+		_ = s.Add(&users[i])
+	}
+	s.buf.Truncate(s.buf.Len() - 3)
+	n := 0
+	err := s.Replay(true, func(*license.User) error { n++; return nil })
+	want := fmt.Sprintf("user %d of %d", len(users), len(users))
+	if err == nil || !strings.Contains(err.Error(), want) || n != len(users)-1 {
+		t.Errorf("error %v after %d users; want one naming %s after every user before it", err, n, want)
+	}
+}
+
+// The file is written on another goroutine: a write that fails there is
+// still the error of an Add (or of the replay that flushes), and the set
+// refuses to replay short.
+func TestAFailedWriteIsReported(t *testing.T) {
+	users := sampleUsers(4 * decodeAheadUsers)
+	s := New(t.TempDir(), 16<<10)
+	i := 0
+	for ; !s.OnDisk(); i++ {
+		if err := s.Add(&users[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.file.Close() // every write from now on fails
+	var err error
+	for ; i < len(users) && err == nil; i++ {
+		err = s.Add(&users[i])
+	}
+	if err == nil {
+		err = s.Replay(true, func(*license.User) error { return nil })
+	}
+	if err == nil || !strings.Contains(err.Error(), "ephemeral storage") {
+		t.Fatalf("error %v; want one naming the ephemeral storage", err)
+	}
+	if rerr := s.Replay(true, func(*license.User) error { return nil }); rerr == nil {
+		t.Error("a set whose write failed replayed")
+	}
+	s.Close()
 }
