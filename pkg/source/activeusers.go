@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
@@ -314,11 +315,18 @@ func (ar *activeUserReader) row(line int) (license.User, []Problem) {
 		bad(c.refresh, "is %s but earlier rows have %s: one report has one refresh date", refresh, ar.p.doc.ReportDate)
 	}
 
-	// Key and name are the only per-row allocation with ReuseUser: one
-	// string holds both.
+	// Key and name share one string: without ReuseUser a row's one
+	// allocation besides its licences and workloads; with it, a view of
+	// the reader's own buffer (Options.ReuseUser), so a row allocates
+	// nothing.
 	key, name := trimSpace(cr.field(c.upn)), trimSpace(cr.field(c.display))
 	ar.keyName = append(append(ar.keyName[:0], key...), name...)
-	both := string(ar.keyName)
+	var both string
+	if ar.reuse {
+		both = unsafe.String(unsafe.SliceData(ar.keyName), len(ar.keyName))
+	} else {
+		both = string(ar.keyName)
+	}
 	// A user's workloads and (usually one or two) licences share one
 	// allocation too, or, with ReuseUser, the reader's own; a user with
 	// more licences than it holds grows the slice as append does.

@@ -16,6 +16,7 @@ import (
 func parseCopying(data []byte, opts Options) (*Document, []license.User, error) {
 	var users []license.User
 	doc, err := Parse(bytes.NewReader(data), KindActiveUserDetail, opts, func(u license.User) error {
+		u.Key, u.DisplayName = strings.Clone(u.Key), strings.Clone(u.DisplayName)
 		u.Licenses = slices.Clone(u.Licenses)
 		u.Workloads = slices.Clone(u.Workloads)
 		users = append(users, u)

@@ -32,7 +32,9 @@ type snapshotRun struct {
 func parseSnapshotWith(data []byte, opts Options, legacy bool, chunk int) snapshotRun {
 	var run snapshotRun
 	onUser := func(u license.User) error {
-		// With ReuseUser the arrays are the parser's: keep a copy.
+		// With ReuseUser the arrays and strings are the parser's: keep a
+		// copy.
+		u.Key, u.DisplayName = strings.Clone(u.Key), strings.Clone(u.DisplayName)
 		u.Licenses = append([]license.License(nil), u.Licenses...)
 		u.Workloads = append([]license.WorkloadUse(nil), u.Workloads...)
 		if len(u.Licenses) == 0 {

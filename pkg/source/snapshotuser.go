@@ -3,7 +3,9 @@ package source
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
@@ -112,9 +114,14 @@ func (d *userDecoder) user(b []byte, names *interner, reuse bool) (u license.Use
 	}
 	display = bytes.TrimSpace(display)
 	sortWorkloadsSmall(d.wls)
-	// One allocation for both names: they live as long as each other.
+	// One string for both names: they live as long as each other. With
+	// reuse it is a view of d.names (Options.ReuseUser), so a user
+	// allocates nothing.
 	d.names = append(append(d.names[:0], key...), display...)
-	both := string(d.names)
+	both := unsafe.String(unsafe.SliceData(d.names), len(d.names))
+	if !reuse {
+		both = strings.Clone(both)
+	}
 	u = license.User{Key: both[:len(key)], DisplayName: both[len(key):], Deleted: deleted}
 	if len(d.lics) > 0 {
 		u.Licenses = d.lics

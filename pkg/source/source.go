@@ -39,10 +39,12 @@ type Options struct {
 	Today license.Date
 	// ReuseUser lets the parser hand the same User, with the same backing
 	// arrays for its licences and workloads, to every call of the user
-	// callback: the callback must then copy what it keeps. The ingest sets
-	// it (it encodes each user at once), so that a million-user document
-	// allocates per field nothing that outlives its row. Unset, every user
-	// handed over is the callback's to keep.
+	// callback: the callback must then copy what it keeps, the Key and
+	// DisplayName strings included, which may be views of the parser's
+	// buffers valid only until the callback returns (strings.Clone keeps
+	// one). The ingest sets it (it encodes each user at once), so that a
+	// million-user document allocates per row nothing that outlives it.
+	// Unset, every user handed over is the callback's to keep.
 	ReuseUser bool
 }
 
