@@ -449,10 +449,22 @@ func (d *decoder) user(u *license.User) error {
 		u.Key, u.DisplayName = "", ""
 	}
 	u.Deleted = rec.byte()&1 != 0
+	// A licence is its SKU's index and a date, a workload its index, a
+	// flag and a date: with an index under 128 (one byte, which a
+	// customer's few dozen names always are) an entry has a fixed size
+	// and is read with one bounds check. Entries are most of a record, and
+	// the replays' decoding is most of the engine's time.
 	n = int(rec.uvarint())
 	u.Licenses = u.Licenses[:0]
 	for range n {
-		i, date := rec.uvarint(), rec.date()
+		var i uint64
+		var date license.Date
+		if b := rec.b; len(b) >= 5 && b[0] < 0x80 {
+			i, date = uint64(b[0]), license.Date(int32(binary.LittleEndian.Uint32(b[1:5])))
+			rec.b = b[5:]
+		} else {
+			i, date = rec.uvarint(), rec.date()
+		}
 		if i >= uint64(len(d.skus)) {
 			return errCorrupt
 		}
@@ -461,7 +473,15 @@ func (d *decoder) user(u *license.User) error {
 	n = int(rec.uvarint())
 	u.Workloads = u.Workloads[:0]
 	for range n {
-		i, flags, date := rec.uvarint(), rec.byte(), rec.date()
+		var i uint64
+		var flags byte
+		var date license.Date
+		if b := rec.b; len(b) >= 6 && b[0] < 0x80 {
+			i, flags, date = uint64(b[0]), b[1], license.Date(int32(binary.LittleEndian.Uint32(b[2:6])))
+			rec.b = b[6:]
+		} else {
+			i, flags, date = rec.uvarint(), rec.byte(), rec.date()
+		}
 		if i >= uint64(len(d.workloads)) {
 			return errCorrupt
 		}

@@ -291,3 +291,28 @@ func TestAFailedWriteIsReported(t *testing.T) {
 	}
 	s.Close()
 }
+
+// A customer with more than 127 distinct SKUs or workloads has two-byte
+// indexes: the entries past them are read the long way, and still right.
+func TestManyDistinctNames(t *testing.T) {
+	users := make([]license.User, 300)
+	for i := range users {
+		users[i] = license.User{
+			Key:       fmt.Sprintf("u%d", i),
+			Licenses:  []license.License{{SKU: fmt.Sprintf("SKU_%d", i), AssignedDate: license.Date(20_000 + i)}, {SKU: "SPE_E3", AssignedDate: license.NoDate}},
+			Workloads: []license.WorkloadUse{{Workload: license.Workload(fmt.Sprintf("workload %d", i)), Licensed: i%2 == 0, LastActivity: license.Date(20_100 + i)}, {Workload: license.Exchange, LastActivity: license.Date(-5)}},
+		}
+	}
+	s := New("", 0)
+	for i := range users {
+		if err := s.Add(&users[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := collect(t, s, true)
+	for i := range users {
+		if !reflect.DeepEqual(got[i], users[i]) {
+			t.Fatalf("user %d: %+v, want %+v", i, got[i], users[i])
+		}
+	}
+}
