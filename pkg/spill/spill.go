@@ -307,6 +307,7 @@ func (d *decoder) ahead(each func(u *license.User) error) error {
 // (a fifth of parsing a million-user report was spent in write). Two
 // buffers go round: one filling, one being written.
 type fileWriter struct {
+	f    *os.File
 	cur  []byte
 	full chan []byte  // to the goroutine, in order
 	free chan written // back from it
@@ -323,7 +324,7 @@ type written struct {
 const writeBuffer = 512 << 10
 
 func newFileWriter(f *os.File) *fileWriter {
-	w := &fileWriter{cur: make([]byte, 0, writeBuffer), full: make(chan []byte, 1), free: make(chan written, 2), done: make(chan struct{})}
+	w := &fileWriter{f: f, cur: make([]byte, 0, writeBuffer), full: make(chan []byte, 1), free: make(chan written, 2), done: make(chan struct{})}
 	w.free <- written{buf: make([]byte, 0, writeBuffer)}
 	go func() {
 		defer close(w.done)
@@ -338,10 +339,21 @@ func newFileWriter(f *os.File) *fileWriter {
 	return w
 }
 
-// write appends p, handing the buffer over once it is full. A record
-// larger than a buffer grows it, as append does.
+// write appends p, handing the buffer over once it is full. Bytes larger
+// than a buffer (the users kept in memory until the move to the file) are
+// written at once, after what went before, rather than grow a buffer that
+// would stay that large.
 func (w *fileWriter) write(p []byte) error {
-	if len(w.cur) > 0 && len(w.cur)+len(p) > cap(w.cur) {
+	if len(p) > cap(w.cur) {
+		if err := w.flush(); err != nil {
+			return err
+		}
+		if _, err := w.f.Write(p); err != nil && w.err == nil {
+			w.err = err
+		}
+		return w.err
+	}
+	if len(w.cur)+len(p) > cap(w.cur) {
 		w.swap()
 	}
 	w.cur = append(w.cur, p...)
