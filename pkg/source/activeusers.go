@@ -153,46 +153,223 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	if len(probs) > 0 {
 		return nil
 	}
-	ar := &activeUserReader{p: p, cr: cr, cols: cols, products: map[string][]string{}, keys: newUserKeys(), reuse: p.opts.ReuseUser}
-	ar.licenses = ar.back.licenses[:0]
-	userRows := 0
-	line := 1 // of the last row read
-	for {
-		at, malformed, err := cr.row(line)
-		if err == io.EOF {
-			break
-		}
-		line = at
-		if malformed != nil {
-			p.doc.Rows++
-			userRows++
-			p.rowProblems([]Problem{*malformed}, 0)
-			continue
-		}
-		if err != nil {
-			return p.csvBroken(err, line)
-		}
-		if userRows == 0 && cr.fields() == len(cols.names) && spreadsheetDate.Match(trimSpace(cr.field(cols.refresh))) {
-			// One message instead of a problem per date and boolean cell.
-			p.fail(Problem{Line: line, Column: colReportRefreshDate, Reason: fmt.Sprintf(
-				"reads %q, a date as a spreadsheet writes it: this file was re-saved by a spreadsheet such as Excel, which rewrites dates (11/22/2026 for 2026-11-22) and booleans (TRUE). "+
-					"Send the CSV exactly as Microsoft Graph wrote it: download the report again and upload it without opening and saving it in a spreadsheet",
-				string(trimSpace(cr.field(cols.refresh))))})
-			return nil
-		}
-		p.doc.Rows++
-		userRows++
-		u, probs := ar.row(line)
-		if p.rowProblems(probs, 0) {
-			if err := p.emit(u); err != nil {
-				return err
-			}
-		}
+	ar := &activeUserReader{p: p, cr: cr, cols: cols, products: map[string][]string{}, reuse: p.opts.ReuseUser}
+	ar.store = &rowStore{}
+	rows := &userRowChecks{p: p, ar: ar, keys: newUserKeys()}
+	var err2 error
+	if p.opts.ReuseUser {
+		err2 = rows.piped()
+	} else {
+		err2 = rows.inline()
+	}
+	// The rows' refresh date is the report's (activeUserReader.reportDate),
+	// whatever stopped the rows.
+	p.doc.ReportDate = ar.reportDate
+	if err2 != nil || rows.stopped {
+		return err2
 	}
 	if p.doc.ReportDate == license.NoDate && p.doc.Rows > 0 && p.invalid.Total == 0 {
 		p.fail(Problem{Line: 1, Column: colReportRefreshDate, Reason: "no row has a valid report refresh date"})
 	}
-	p.finishUsers(1, userRows, "the report has a header but no user rows")
+	p.finishUsers(1, rows.userRows, "the report has a header but no user rows")
+	return nil
+}
+
+// userRow is what reading one row gave: a user with its problems, or a
+// malformed record, or what ends the rows (a broken CSV, a spreadsheet's
+// dates).
+type userRow struct {
+	at   int // the row's line
+	kind rowKind
+	// problem is a malformed record's, or the spreadsheet's.
+	problem Problem
+	err     error // rowBroken: the reading error
+	user    license.User
+	probs   []Problem
+	// keyLine is the line of the row's User Principal Name field, for the
+	// problem of a key given twice.
+	keyLine int
+	// store is where the user was built (ReuseUser), a row's own while it
+	// waits for the other goroutine.
+	store rowStore
+}
+
+type rowKind uint8
+
+const (
+	rowUser rowKind = iota
+	rowMalformed
+	rowBroken      // ends the rows
+	rowSpreadsheet // ends the rows
+)
+
+// read reads the next row into r; false at the end of input. It is the
+// part of the loop that needs no state of the parser's: on two goroutines
+// (piped) it is the reading one.
+func (ar *activeUserReader) read(r *userRow) bool {
+	cr, cols := ar.cr, ar.cols
+	at, malformed, err := cr.row(ar.line)
+	if err == io.EOF {
+		return false
+	}
+	ar.line, r.at = at, at
+	switch {
+	case malformed != nil:
+		ar.userRows++
+		r.kind, r.problem = rowMalformed, *malformed
+	case err != nil:
+		r.kind, r.err = rowBroken, err
+	case ar.userRows == 0 && cr.fields() == len(cols.names) && spreadsheetDate.Match(trimSpace(cr.field(cols.refresh))):
+		// One message instead of a problem per date and boolean cell.
+		r.kind = rowSpreadsheet
+		r.problem = Problem{Line: at, Column: colReportRefreshDate, Reason: fmt.Sprintf(
+			"reads %q, a date as a spreadsheet writes it: this file was re-saved by a spreadsheet such as Excel, which rewrites dates (11/22/2026 for 2026-11-22) and booleans (TRUE). "+
+				"Send the CSV exactly as Microsoft Graph wrote it: download the report again and upload it without opening and saving it in a spreadsheet",
+			string(trimSpace(cr.field(cols.refresh))))}
+	default:
+		ar.userRows++
+		r.kind = rowUser
+		if ar.reuse {
+			ar.store = &r.store
+		}
+		r.user, r.probs = ar.row(at)
+		if len(r.probs) == 0 {
+			r.keyLine, _ = cr.fieldPos(cols.upn)
+		}
+	}
+	return true
+}
+
+// userRowChecks is the part of the loop that keeps the document's state:
+// the counts, the problems, the keys seen, and the users handed over.
+type userRowChecks struct {
+	p        *parser
+	ar       *activeUserReader
+	keys     *userKeys
+	userRows int
+	// stopped: a row ended the document (a broken CSV, a spreadsheet's
+	// dates), its problem given.
+	stopped bool
+}
+
+// check takes one row; done is true when the rows end here (err is then
+// the callback's or the reader's error, if any).
+func (c *userRowChecks) check(r *userRow) (done bool, err error) {
+	p := c.p
+	switch r.kind {
+	case rowMalformed:
+		p.doc.Rows++
+		c.userRows++
+		p.rowProblems([]Problem{r.problem}, 0)
+		return false, nil
+	case rowBroken:
+		c.stopped = true
+		return true, p.csvBroken(r.err, r.at)
+	case rowSpreadsheet:
+		c.stopped = true
+		p.fail(r.problem)
+		return true, nil
+	}
+	p.doc.Rows++
+	c.userRows++
+	probs := r.probs
+	// Only a good row claims its key: with skipInvalid, the first good row
+	// of a user is the one kept.
+	if len(probs) == 0 {
+		if reason, dup := c.keys.add(r.user.Key, r.at); dup {
+			probs = append(probs, Problem{Line: r.keyLine, Column: c.ar.cols.names[c.ar.cols.upn], Reason: reason})
+		}
+	}
+	if p.rowProblems(probs, 0) {
+		if err := p.emit(r.user); err != nil {
+			c.stopped = true
+			return true, err
+		}
+	}
+	return false, nil
+}
+
+// inline reads and checks the rows one after the other.
+func (c *userRowChecks) inline() error {
+	var r userRow
+	for c.ar.read(&r) {
+		if done, err := c.check(&r); done {
+			return err
+		}
+	}
+	return nil
+}
+
+// Batches of rows between the two goroutines of piped.
+const (
+	pipedRows    = 256
+	pipedBatches = 4
+)
+
+type rowBatch struct {
+	rows []userRow
+	n    int
+}
+
+// piped reads the rows on a goroutine of its own and checks them on this
+// one, a batch behind: reading (splitting the record, dates, booleans,
+// products) and checking (the key table, the callback, which encodes the
+// user) are each about half of a row, so a second core halves the
+// document's time. The checks and what the callback sees are those of
+// inline, row for row; with ReuseUser a user built in a row's store stays
+// untouched until its batch comes back. No goroutine outlives the call.
+func (c *userRowChecks) piped() error {
+	free := make(chan *rowBatch, pipedBatches)
+	// full holds every batch, so the reader never blocks on a send and
+	// always sees stop.
+	full := make(chan *rowBatch, pipedBatches)
+	stop := make(chan struct{})
+	for range pipedBatches {
+		free <- &rowBatch{rows: make([]userRow, pipedRows)}
+	}
+	ar := c.ar
+	go func() {
+		defer close(full)
+		for {
+			var b *rowBatch
+			select {
+			case b = <-free:
+			case <-stop:
+				return
+			}
+			b.n = 0
+			more, last := true, false
+			for b.n < len(b.rows) {
+				r := &b.rows[b.n]
+				if more = ar.read(r); !more {
+					break
+				}
+				b.n++
+				if r.kind == rowBroken || r.kind == rowSpreadsheet {
+					last = true
+					break
+				}
+			}
+			full <- b
+			if !more || last {
+				return
+			}
+		}
+	}()
+	finish := func(err error) error {
+		close(stop)
+		for range full { // waits for the reader to end
+		}
+		return err
+	}
+	for b := range full {
+		for i := range b.n {
+			if done, err := c.check(&b.rows[i]); done {
+				return finish(err)
+			}
+		}
+		free <- b
+	}
 	return nil
 }
 
@@ -224,19 +401,29 @@ type activeUserReader struct {
 	// as the SKUs they map to; bounded so a hostile file cannot grow it.
 	// A value's SKU strings are so made once, not once a row.
 	products map[string][]string
-	keys     *userKeys
-	// reuse is Options.ReuseUser: every row is built in back, and
-	// licenses keeps whatever room a user with many products made.
-	reuse    bool
-	back     userBacking
-	licenses []license.License
+	// reuse is Options.ReuseUser: every row is built in store.
+	reuse bool
+	store *rowStore
 	// names reads the values products does not hold; skuBuf is what it
 	// gave last.
 	names  productNames
 	skuBuf []string
-	// keyName assembles a row's key and display name before they become
-	// one string.
-	keyName []byte
+	// line is the line of the last row read; userRows counts the user rows
+	// read (malformed ones too).
+	line, userRows int
+	// reportDate is the first valid refresh date, which every row must
+	// give.
+	reportDate license.Date
+}
+
+// rowStore is where a row's user is built: its workloads and licences
+// (licenses keeps whatever room a user with many products made), and
+// keyName, where its key and display name are assembled before they
+// become one string.
+type rowStore struct {
+	back     userBacking
+	licenses []license.License
+	keyName  []byte
 }
 
 const maxProductCache = 1024
@@ -309,10 +496,10 @@ func (ar *activeUserReader) row(line int) (license.User, []Problem) {
 		// already reported as not a date
 	case ar.p.checkReportDate(refresh) != nil:
 		bad(c.refresh, "%s", ar.p.checkReportDate(refresh).Error())
-	case ar.p.doc.ReportDate == license.NoDate:
-		ar.p.doc.ReportDate = refresh
-	case refresh != ar.p.doc.ReportDate:
-		bad(c.refresh, "is %s but earlier rows have %s: one report has one refresh date", refresh, ar.p.doc.ReportDate)
+	case ar.reportDate == license.NoDate:
+		ar.reportDate = refresh
+	case refresh != ar.reportDate:
+		bad(c.refresh, "is %s but earlier rows have %s: one report has one refresh date", refresh, ar.reportDate)
 	}
 
 	// Key and name share one string: without ReuseUser a row's one
@@ -320,17 +507,18 @@ func (ar *activeUserReader) row(line int) (license.User, []Problem) {
 	// the reader's own buffer (Options.ReuseUser), so a row allocates
 	// nothing.
 	key, name := trimSpace(cr.field(c.upn)), trimSpace(cr.field(c.display))
-	ar.keyName = append(append(ar.keyName[:0], key...), name...)
+	st := ar.store
+	st.keyName = append(append(st.keyName[:0], key...), name...)
 	var both string
 	if ar.reuse {
-		both = unsafe.String(unsafe.SliceData(ar.keyName), len(ar.keyName))
+		both = unsafe.String(unsafe.SliceData(st.keyName), len(st.keyName))
 	} else {
-		both = string(ar.keyName)
+		both = string(st.keyName)
 	}
 	// A user's workloads and (usually one or two) licences share one
 	// allocation too, or, with ReuseUser, the reader's own; a user with
 	// more licences than it holds grows the slice as append does.
-	back := &ar.back
+	back := &st.back
 	if !ar.reuse {
 		back = new(userBacking)
 	}
@@ -357,21 +545,14 @@ func (ar *activeUserReader) row(line int) (license.User, []Problem) {
 	}
 	if skus := ar.skus(cr.field(c.products)); len(skus) > 0 {
 		u.Licenses = back.licenses[:0]
-		if ar.reuse {
-			u.Licenses = ar.licenses[:0]
+		if ar.reuse && st.licenses != nil {
+			u.Licenses = st.licenses[:0]
 		}
 		for _, sku := range skus {
 			u.Licenses = append(u.Licenses, license.License{SKU: sku, AssignedDate: assigned})
 		}
 		if ar.reuse {
-			ar.licenses = u.Licenses
-		}
-	}
-	// Only a good row claims its key: with skipInvalid, the first good row
-	// of a user is the one kept.
-	if len(probs) == 0 {
-		if reason, dup := ar.keys.add(u.Key, line); dup {
-			bad(c.upn, "%s", reason)
+			st.licenses = u.Licenses
 		}
 	}
 	return u, probs
