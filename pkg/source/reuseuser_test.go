@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -134,8 +134,8 @@ func TestPipedRowsMatchInline(t *testing.T) {
 	edit := func(at int, f func(string) string) { lines[at] = f(lines[at]) }
 	edit(pipedRows-1, func(l string) string { return strings.Replace(l, "@contoso.com", "@contoso.com\"", 1) }) // malformed
 	edit(pipedRows, func(l string) string { return strings.Replace(l, "2025-01-01", "2025-13-01", 1) })         // a bad date
-	lines[2*pipedRows+1] = lines[pipedRows+7]                                                                  // a key given twice
-	edit(2*pipedRows+2, func(l string) string { return strings.Replace(l, "2026-11-20", "2026-11-21", 1) })   // another refresh date
+	lines[2*pipedRows+1] = lines[pipedRows+7]                                                                   // a key given twice
+	edit(2*pipedRows+2, func(l string) string { return strings.Replace(l, "2026-11-20", "2026-11-21", 1) })     // another refresh date
 	// A quoted name over two lines: the lines of the rows after it move
 	// on by one.
 	quotedAt := 3*pipedRows + 3
