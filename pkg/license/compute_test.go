@@ -810,3 +810,17 @@ func BenchmarkCompute(b *testing.B) {
 		Compute(in)
 	}
 }
+
+// standardColumn's switch must follow StandardWorkloads' order.
+func TestStandardColumnFollowsStandardWorkloads(t *testing.T) {
+	for i, w := range StandardWorkloads {
+		if got := standardColumn(w); got != i {
+			t.Errorf("standardColumn(%q) = %d, want %d", w, got, i)
+		}
+	}
+	for _, w := range []Workload{"", "onedrive", "Exchange", "copilot", "exchange "} {
+		if got := standardColumn(w); got != -1 {
+			t.Errorf("standardColumn(%q) = %d, want -1", w, got)
+		}
+	}
+}
