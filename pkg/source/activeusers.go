@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/licenseinsights/licenseinsights/pkg/ahead"
 	"github.com/licenseinsights/licenseinsights/pkg/catalog"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
@@ -319,59 +320,45 @@ type rowBatch struct {
 // inline, row for row; with ReuseUser a user built in a row's store stays
 // untouched until its batch comes back. No goroutine outlives the call.
 func (c *userRowChecks) piped() error {
-	free := make(chan *rowBatch, pipedBatches)
-	// full holds every batch, so the reader never blocks on a send and
-	// always sees stop.
-	full := make(chan *rowBatch, pipedBatches)
-	stop := make(chan struct{})
-	for range pipedBatches {
-		free <- &rowBatch{rows: make([]userRow, pipedRows)}
+	batches := make([]*rowBatch, pipedBatches)
+	for i := range batches {
+		batches[i] = &rowBatch{rows: make([]userRow, pipedRows)}
 	}
-	ar := c.ar
-	go func() {
-		defer close(full)
-		for {
-			var b *rowBatch
-			select {
-			case b = <-free:
-			case <-stop:
-				return
+	fill := func(b *rowBatch) bool {
+		b.n = 0
+		for b.n < len(b.rows) {
+			r := &b.rows[b.n]
+			if !c.ar.read(r) {
+				return false
 			}
-			b.n = 0
-			more, last := true, false
-			for b.n < len(b.rows) {
-				r := &b.rows[b.n]
-				if more = ar.read(r); !more {
-					break
-				}
-				b.n++
-				if r.kind == rowBroken || r.kind == rowSpreadsheet {
-					last = true
-					break
-				}
-			}
-			full <- b
-			if !more || last {
-				return
+			b.n++
+			if r.kind == rowBroken || r.kind == rowSpreadsheet {
+				return false
 			}
 		}
-	}()
-	finish := func(err error) error {
-		close(stop)
-		for range full { // waits for the reader to end
-		}
-		return err
+		return true
 	}
-	for b := range full {
+	// The end of the rows comes back as an error, to stop the reader.
+	err := ahead.Run(batches, fill, func(b *rowBatch) error {
 		for i := range b.n {
 			if done, err := c.check(&b.rows[i]); done {
-				return finish(err)
+				return rowsDone{err}
 			}
 		}
-		free <- b
+		return nil
+	})
+	var d rowsDone
+	if errors.As(err, &d) {
+		return d.err
 	}
-	return nil
+	return err
 }
+
+// rowsDone ends piped's rows early, with the error of check (nil when a
+// row's problem ended the document).
+type rowsDone struct{ err error }
+
+func (d rowsDone) Error() string { return "the rows ended" }
 
 // csvBroken turns a reading error into a problem (malformed CSV, a row
 // too large) or an I/O error.

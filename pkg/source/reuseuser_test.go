@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/licenseinsights/licenseinsights/internal/goroutinetest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
@@ -187,13 +187,7 @@ func TestPipedRowsStopWithTheCallback(t *testing.T) {
 			t.Fatalf("Parse gave %v after %d users; want the callback's error after %d", err, n, at)
 		}
 	}
-	after := runtime.NumGoroutine()
-	for deadline := time.Now().Add(2 * time.Second); after > before && time.Now().Before(deadline); after = runtime.NumGoroutine() {
-		time.Sleep(time.Millisecond)
-	}
-	if after > before {
-		t.Errorf("%d goroutines after the stopped parses, %d before", after, before)
-	}
+	goroutinetest.Check(t, before)
 }
 
 // A reading error past the first batches is Parse's error with ReuseUser

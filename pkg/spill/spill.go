@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/licenseinsights/licenseinsights/pkg/ahead"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
@@ -246,60 +247,34 @@ type batch struct {
 }
 
 // ahead hands every user to each like the plain loop of Replay, decoding
-// them on another goroutine. The batches go round between the two: the
-// decoder fills a free one while each reads a full one, so a *User handed
-// over stays untouched until each has returned. No goroutine outlives the
-// call, whatever each returns.
+// them on another goroutine (package ahead): the decoder fills a batch
+// while each reads the one before, so a *User handed over stays untouched
+// until each has returned.
 func (d *decoder) ahead(each func(u *license.User) error) error {
-	free := make(chan *batch, decodeBatches)
-	// full can hold every batch, so the decoder never blocks on a send and
-	// always sees stop.
-	full := make(chan *batch, decodeBatches)
-	stop := make(chan struct{})
-	for range decodeBatches {
-		free <- &batch{users: make([]license.User, decodeBatch)}
+	batches := make([]*batch, decodeBatches)
+	for i := range batches {
+		batches[i] = &batch{users: make([]license.User, decodeBatch)}
 	}
-	go func() {
-		defer close(full)
-		for left := d.total; left > 0; {
-			var b *batch
-			select {
-			case b = <-free:
-			case <-stop:
-				return
+	left := d.total
+	fill := func(b *batch) bool {
+		b.n, b.err = 0, nil
+		for b.n < len(b.users) && left > 0 {
+			if b.err = d.next(&b.users[b.n]); b.err != nil {
+				return false
 			}
-			b.n, b.err = 0, nil
-			for b.n < len(b.users) && left > 0 {
-				if b.err = d.next(&b.users[b.n]); b.err != nil {
-					break
-				}
-				b.n++
-				left--
-			}
-			full <- b
-			if b.err != nil {
-				return
-			}
+			b.n++
+			left--
 		}
-	}()
-	finish := func(err error) error {
-		close(stop)
-		for range full { // waits for the decoder to end
-		}
-		return err
+		return left > 0
 	}
-	for b := range full {
+	return ahead.Run(batches, fill, func(b *batch) error {
 		for i := range b.n {
 			if err := each(&b.users[i]); err != nil {
-				return finish(err)
+				return err
 			}
 		}
-		if b.err != nil {
-			return finish(b.err)
-		}
-		free <- b
-	}
-	return nil
+		return b.err
+	})
 }
 
 // fileWriter appends to the spill's file on a goroutine of its own, so that

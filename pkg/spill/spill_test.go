@@ -7,8 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/licenseinsights/licenseinsights/internal/goroutinetest"
 	"github.com/licenseinsights/licenseinsights/pkg/license"
 )
 
@@ -233,15 +233,7 @@ func TestDecodingAheadGivesTheSameUsers(t *testing.T) {
 				t.Fatalf("memory %d: replay gave %v after %d users; want the callback's error after %d", memory, err, n, at)
 			}
 		}
-		// A decoder that has closed its channel may take a moment more to
-		// be gone.
-		after := runtime.NumGoroutine()
-		for deadline := time.Now().Add(2 * time.Second); after > before && time.Now().Before(deadline); after = runtime.NumGoroutine() {
-			time.Sleep(time.Millisecond)
-		}
-		if after > before {
-			t.Errorf("memory %d: %d goroutines after the stopped replays, %d before", memory, after, before)
-		}
+		goroutinetest.Check(t, before)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
