@@ -157,17 +157,16 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	ar := &activeUserReader{p: p, cr: cr, cols: cols, products: map[string][]string{}, reuse: p.opts.ReuseUser}
 	ar.store = &rowStore{}
 	rows := &userRowChecks{p: p, ar: ar, keys: newUserKeys()}
-	var err2 error
 	if p.opts.ReuseUser {
-		err2 = rows.piped()
+		err = rows.piped()
 	} else {
-		err2 = rows.inline()
+		err = rows.inline()
 	}
 	// The rows' refresh date is the report's (activeUserReader.reportDate),
 	// whatever stopped the rows.
 	p.doc.ReportDate = ar.reportDate
-	if err2 != nil || rows.stopped {
-		return err2
+	if err != nil || rows.stopped {
+		return err
 	}
 	if p.doc.ReportDate == license.NoDate && p.doc.Rows > 0 && p.invalid.Total == 0 {
 		p.fail(Problem{Line: 1, Column: colReportRefreshDate, Reason: "no row has a valid report refresh date"})
