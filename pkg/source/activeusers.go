@@ -171,7 +171,8 @@ func (p *parser) activeUserDetail(r io.Reader) error {
 	if p.doc.ReportDate == license.NoDate && p.doc.Rows > 0 && p.invalid.Total == 0 {
 		p.fail(Problem{Line: 1, Column: colReportRefreshDate, Reason: "no row has a valid report refresh date"})
 	}
-	p.finishUsers(1, rows.userRows, "the report has a header but no user rows")
+	// The reader has counted every row by now (the rows ran to their end).
+	p.finishUsers(1, ar.userRows, "the report has a header but no user rows")
 	return nil
 }
 
@@ -243,10 +244,9 @@ func (ar *activeUserReader) read(r *userRow) bool {
 // userRowChecks is the part of the loop that keeps the document's state:
 // the counts, the problems, the keys seen, and the users handed over.
 type userRowChecks struct {
-	p        *parser
-	ar       *activeUserReader
-	keys     *userKeys
-	userRows int
+	p    *parser
+	ar   *activeUserReader
+	keys *userKeys
 	// stopped: a row ended the document (a broken CSV, a spreadsheet's
 	// dates), its problem given.
 	stopped bool
@@ -259,7 +259,6 @@ func (c *userRowChecks) check(r *userRow) (done bool, err error) {
 	switch r.kind {
 	case rowMalformed:
 		p.doc.Rows++
-		c.userRows++
 		p.rowProblems([]Problem{r.problem}, 0)
 		return false, nil
 	case rowBroken:
@@ -271,7 +270,6 @@ func (c *userRowChecks) check(r *userRow) (done bool, err error) {
 		return true, nil
 	}
 	p.doc.Rows++
-	c.userRows++
 	probs := r.probs
 	// Only a good row claims its key: with skipInvalid, the first good row
 	// of a user is the one kept.
