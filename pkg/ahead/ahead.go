@@ -5,12 +5,17 @@
 // halves each take a core.
 package ahead
 
+import "errors"
+
+// ErrStop, returned by use, ends Run early with no error.
+var ErrStop = errors.New("ahead: stop")
+
 // Run hands the batches to fill, on a goroutine of its own, and each batch
 // filled to use, on the caller's, in the order filled. fill returns false
 // after the last batch it fills (which use still gets). A batch goes back
 // to fill only after use has returned with it, so what use reads of a batch
 // stays as filled while it reads. The first error of use ends both and is
-// Run's; no goroutine outlives Run.
+// Run's (ErrStop ends them with nil); no goroutine outlives Run.
 //
 // Two or three batches are enough: one being used, one being filled, and
 // one to spare when the halves run at uneven speed.
@@ -43,6 +48,9 @@ func Run[B any](batches []B, fill func(B) bool, use func(B) error) error {
 		if err := use(b); err != nil {
 			close(stop)
 			for range full { // waits for the goroutine to end
+			}
+			if err == ErrStop {
+				return nil
 			}
 			return err
 		}

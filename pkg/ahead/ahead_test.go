@@ -84,3 +84,19 @@ func TestUseErrorStopsBoth(t *testing.T) {
 	}
 	goroutinetest.Check(t, before)
 }
+
+func TestStopEndsWithNoError(t *testing.T) {
+	before := runtime.NumGoroutine()
+	seen := 0
+	err := Run(newBatches(2, 8), counter(t, 1_000_000), func(b *batch) error {
+		defer b.inUse.Store(false)
+		if seen += len(b.values); seen >= 20 {
+			return ErrStop
+		}
+		return nil
+	})
+	if err != nil || seen != 24 {
+		t.Fatalf("Run gave %v after %d values; want nil after three batches of 8", err, seen)
+	}
+	goroutinetest.Check(t, before)
+}

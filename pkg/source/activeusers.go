@@ -335,27 +335,18 @@ func (c *userRowChecks) piped() error {
 		}
 		return true
 	}
-	// The end of the rows comes back as an error, to stop the reader.
-	err := ahead.Run(batches, fill, func(b *rowBatch) error {
+	return ahead.Run(batches, fill, func(b *rowBatch) error {
 		for i := range b.n {
 			if done, err := c.check(&b.rows[i]); done {
-				return rowsDone{err}
+				if err == nil {
+					return ahead.ErrStop // a row's problem ended the document
+				}
+				return err
 			}
 		}
 		return nil
 	})
-	var d rowsDone
-	if errors.As(err, &d) {
-		return d.err
-	}
-	return err
 }
-
-// rowsDone ends piped's rows early, with the error of check (nil when a
-// row's problem ended the document).
-type rowsDone struct{ err error }
-
-func (d rowsDone) Error() string { return "the rows ended" }
 
 // csvBroken turns a reading error into a problem (malformed CSV, a row
 // too large) or an I/O error.
